@@ -1,0 +1,65 @@
+import { maskedSettings } from './mask';
+import type {
+  LlmDriver,
+  LogLevel,
+  MediaAudioFormat,
+  SpeechDriver,
+  StreamingMode,
+  VadDriver,
+} from './env.schema';
+
+/**
+ * The validated, typed configuration. It is also the DI token (see ConfigModule), so services inject
+ * `AppConfig` and never read the environment.
+ */
+export class AppConfig {
+  constructor(init: Omit<AppConfig, 'toJSON'>) {
+    Object.assign(this, init);
+  }
+
+  readonly server!: {
+    port: number;
+    host: string;
+    publicBaseUrl?: string;
+    adminApiKey?: string;
+    shutdownDrainSeconds: number;
+    maxConcurrentCalls: number;
+    readyGraceSeconds: number;
+  };
+  readonly log!: { level: LogLevel; transcripts: boolean };
+  readonly telemetry!: { serviceName: string; otlpEndpoint?: string };
+  readonly session!: {
+    redisUrl?: string;
+    ttlSeconds: number;
+    commandTimeoutMs: number;
+    writeQueueMax: number;
+  };
+  readonly media!: { streamingMode: StreamingMode; audioFormat: MediaAudioFormat };
+  readonly speech!: {
+    sttDriver: SpeechDriver;
+    ttsDriver: SpeechDriver;
+    vadDriver: VadDriver;
+    azure: { key?: string; region?: string; endpoint?: string };
+  };
+  readonly llm!: {
+    driver: LlmDriver;
+    openai: { baseUrl?: string; apiKey?: string; model?: string };
+    azure: { endpoint?: string; apiKey?: string; deployment?: string; apiVersion: string };
+  };
+  readonly acs!: {
+    connectionString?: string;
+    callerId?: string;
+    audience?: string;
+    jwtIssuer: string;
+    jwksUrl: string;
+    callbackSigningSecret?: string;
+    eventGridSecret?: string;
+  };
+  /** The settings as validated, by environment name; print it only through `maskedSettings`. */
+  readonly settings!: Readonly<Record<string, string | number | boolean | undefined>>;
+
+  /** Serialising the config (e.g. an accidental log of it) never reveals a secret. */
+  toJSON(): Record<string, string | number | boolean | undefined> {
+    return maskedSettings(this);
+  }
+}
