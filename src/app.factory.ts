@@ -76,13 +76,19 @@ export async function createApp(deps: AppDependencies): Promise<NestFastifyAppli
       span.updateName(`${request.method} ${route}`);
       span.setAttribute('http.route', route);
     }
-    requestDuration.record(reply.elapsedTime, { method: request.method, route, status: String(reply.statusCode) });
+    requestDuration.record(reply.elapsedTime, {
+      method: request.method,
+      route,
+      status: String(reply.statusCode),
+    });
   });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('voxline')
-      .setDescription('AI voice agents on the phone through Azure Communication Services: admin, call control and webhook API.')
+      .setDescription(
+        'AI voice agents on the phone through Azure Communication Services: admin, call control and webhook API.',
+      )
       .setVersion(VERSION)
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY (when configured)' })
       .build(),

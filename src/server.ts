@@ -39,7 +39,10 @@ export async function serve(config: AppConfig, options: { logFd: 1 | 2 }): Promi
   });
   await app.listen({ port: config.server.port, host: config.server.host });
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  logger.info({ port, host: config.server.host, config: maskedSettings(config) }, `voxline listening on ${config.server.host}:${port}`);
+  logger.info(
+    { port, host: config.server.host, config: maskedSettings(config) },
+    `voxline listening on ${config.server.host}:${port}`,
+  );
   warnAboutConfig(config, logger);
   return { app, logger, port };
 }

@@ -61,8 +61,9 @@ export async function withTimeout<T>(
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
+      // Reject first: aborting may settle the work synchronously, and the timeout must win the race.
       reject(new DomainError(code, `${what} timed out after ${ms} ms`));
+      controller.abort();
     }, ms);
     timer.unref();
   });

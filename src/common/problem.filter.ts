@@ -35,7 +35,12 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
 
 /** Maps any thrown value to an RFC 9457 problem+json response; internals of unknown errors stay in the log. */
 export function toProblem(err: unknown, requestId: string): { problem: ProblemDetails; internal: boolean } {
-  const make = (code: ErrorCode, detail: string, status: number = ERROR_CODES[code].status, errors?: unknown) => ({
+  const make = (
+    code: ErrorCode,
+    detail: string,
+    status: number = ERROR_CODES[code].status,
+    errors?: unknown,
+  ) => ({
     type: `https://voxline.dev/errors/${code.toLowerCase().replace(/_/g, '-')}`,
     title: ERROR_CODES[code].title,
     status,
@@ -50,7 +55,10 @@ export function toProblem(err: unknown, requestId: string): { problem: ProblemDe
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const body = err.getResponse();
-    const message = typeof body === 'object' && body && 'message' in body ? (body as { message: unknown }).message : err.message;
+    const message =
+      typeof body === 'object' && body && 'message' in body
+        ? (body as { message: unknown }).message
+        : err.message;
     const detail = Array.isArray(message) ? message.join('; ') : String(message);
     const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
     if (status >= 500) return { problem: make('INTERNAL', 'Internal server error', status), internal: true };
@@ -62,9 +70,15 @@ export function toProblem(err: unknown, requestId: string): { problem: ProblemDe
   }
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    return { problem: make(STATUS_CODES[statusCode] ?? 'BAD_REQUEST', (err as Error).message, statusCode), internal: false };
+    return {
+      problem: make(STATUS_CODES[statusCode] ?? 'BAD_REQUEST', (err as Error).message, statusCode),
+      internal: false,
+    };
   }
-  return { problem: make('INTERNAL', 'Internal server error', HttpStatus.INTERNAL_SERVER_ERROR), internal: true };
+  return {
+    problem: make('INTERNAL', 'Internal server error', HttpStatus.INTERNAL_SERVER_ERROR),
+    internal: true,
+  };
 }
 
 @Catch()
@@ -80,7 +94,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const { problem, internal } = toProblem(err, String(req.id));
     if (internal) this.logger.error({ err }, 'unhandled error');
-    else if (problem.status >= 500) this.logger.warn({ code: problem.code, detail: problem.detail }, 'request failed');
+    else if (problem.status >= 500)
+      this.logger.warn({ code: problem.code, detail: problem.detail }, 'request failed');
     else this.logger.debug({ code: problem.code, detail: problem.detail }, 'request rejected');
     void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
   }

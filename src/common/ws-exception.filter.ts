@@ -16,7 +16,12 @@ export function toWsError(err: unknown): WsError {
   if (err instanceof DomainError) {
     return { code: err.code, message: err.message, closeCode: err.wsCloseCode, internal: false };
   }
-  return { code: 'INTERNAL', message: 'Internal error', closeCode: ERROR_CODES.INTERNAL.wsClose, internal: true };
+  return {
+    code: 'INTERNAL',
+    message: 'Internal error',
+    closeCode: ERROR_CODES.INTERNAL.wsClose,
+    internal: true,
+  };
 }
 
 /** Close reasons are limited to 123 bytes by the protocol. */
@@ -42,7 +47,9 @@ export class WsErrorFilter implements ExceptionFilter {
     else this.logger.warn({ code: wsError.code, detail: wsError.message }, 'WebSocket message rejected');
     if (client.readyState !== client.OPEN) return;
     client.send(JSON.stringify({ kind: 'Error', error: { code: wsError.code, message: wsError.message } }));
-    const fatal = wsError.internal || ['UNAUTHORIZED', 'FORBIDDEN', 'CAPACITY_EXCEEDED', 'DRAINING'].includes(wsError.code);
+    const fatal =
+      wsError.internal ||
+      ['UNAUTHORIZED', 'FORBIDDEN', 'CAPACITY_EXCEEDED', 'DRAINING'].includes(wsError.code);
     if (fatal) client.close(wsError.closeCode, closeReason(wsError.message));
   }
 }

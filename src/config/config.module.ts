@@ -14,7 +14,12 @@ export class ConfigModule {
       module: ConfigModule,
       imports: [
         // @nestjs/config's ConfigService for libraries that expect it, fed from the same validated values.
-        NestConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...config.settings })] }),
+        NestConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          skipProcessEnv: true,
+          load: [() => ({ ...config.settings })],
+        }),
       ],
       providers: [{ provide: AppConfig, useValue: config }],
       exports: [AppConfig],

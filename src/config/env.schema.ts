@@ -39,7 +39,14 @@ const usesAzureSpeech = (o: EnvSchema) => o.STT_DRIVER === 'azure' || o.TTS_DRIV
  */
 export class EnvSchema {
   // ---- server
-  @Setting({ group: 'server', kind: 'integer', default: 8080, minimum: 0, maximum: 65535, description: 'HTTP/WebSocket listen port (0 picks a free port).' })
+  @Setting({
+    group: 'server',
+    kind: 'integer',
+    default: 8080,
+    minimum: 0,
+    maximum: 65535,
+    description: 'HTTP/WebSocket listen port (0 picks a free port).',
+  })
   @IsInt()
   @Min(0)
   @Max(65535)
@@ -50,193 +57,418 @@ export class EnvSchema {
   @IsNotEmpty()
   HOST = '0.0.0.0';
 
-  @Setting({ group: 'server', kind: 'url', example: 'https://voxline.example.com', requiredWhen: 'ACS_CONNECTION_STRING is set', description: 'Public https base URL that ACS reaches; callback and media WebSocket URLs derive from it.' })
+  @Setting({
+    group: 'server',
+    kind: 'url',
+    example: 'https://voxline.example.com',
+    requiredWhen: 'ACS_CONNECTION_STRING is set',
+    description: 'Public https base URL that ACS reaches; callback and media WebSocket URLs derive from it.',
+  })
   @ValidateIf((o: EnvSchema) => o.ACS_CONNECTION_STRING !== undefined || o.PUBLIC_BASE_URL !== undefined)
-  @IsUrl(HTTP_URL_OPTS, { message: 'PUBLIC_BASE_URL must be an http(s) URL (required when ACS_CONNECTION_STRING is set)' })
+  @IsUrl(HTTP_URL_OPTS, {
+    message: 'PUBLIC_BASE_URL must be an http(s) URL (required when ACS_CONNECTION_STRING is set)',
+  })
   PUBLIC_BASE_URL?: string;
 
-  @Setting({ group: 'server', kind: 'string', secret: 'value', description: 'When set, every /api/v1 REST endpoint except ACS/Event Grid webhooks requires `Authorization: Bearer <key>`.' })
+  @Setting({
+    group: 'server',
+    kind: 'string',
+    secret: 'value',
+    description:
+      'When set, every /api/v1 REST endpoint except ACS/Event Grid webhooks requires `Authorization: Bearer <key>`.',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^\S{16,}$/, { message: 'ADMIN_API_KEY must be at least 16 characters without spaces' })
   ADMIN_API_KEY?: string;
 
-  @Setting({ group: 'server', kind: 'integer', default: 30, minimum: 0, maximum: 3600, description: 'On SIGTERM, how long open calls may continue before the process closes them and exits.' })
+  @Setting({
+    group: 'server',
+    kind: 'integer',
+    default: 30,
+    minimum: 0,
+    maximum: 3600,
+    description: 'On SIGTERM, how long open calls may continue before the process closes them and exits.',
+  })
   @IsInt()
   @Min(0)
   @Max(3600)
   SHUTDOWN_DRAIN_SECONDS = 30;
 
-  @Setting({ group: 'server', kind: 'integer', default: 100, minimum: 1, maximum: 10000, description: 'Calls this replica carries at once; beyond it new calls are refused (busy / 429 / WebSocket 1013).' })
+  @Setting({
+    group: 'server',
+    kind: 'integer',
+    default: 100,
+    minimum: 1,
+    maximum: 10000,
+    description:
+      'Calls this replica carries at once; beyond it new calls are refused (busy / 429 / WebSocket 1013).',
+  })
   @IsInt()
   @Min(1)
   @Max(10000)
   MAX_CONCURRENT_CALLS = 100;
 
-  @Setting({ group: 'server', kind: 'integer', default: 15, minimum: 0, maximum: 600, description: 'How long a dependency may be down before /ready reports 503 (brief blips do not flip readiness).' })
+  @Setting({
+    group: 'server',
+    kind: 'integer',
+    default: 15,
+    minimum: 0,
+    maximum: 600,
+    description:
+      'How long a dependency may be down before /ready reports 503 (brief blips do not flip readiness).',
+  })
   @IsInt()
   @Min(0)
   @Max(600)
   READY_GRACE_SECONDS = 15;
 
   // ---- logging and telemetry
-  @Setting({ group: 'observability', kind: 'enum', enum: LOG_LEVELS, default: 'info', description: 'Log level of the JSON logs.' })
+  @Setting({
+    group: 'observability',
+    kind: 'enum',
+    enum: LOG_LEVELS,
+    default: 'info',
+    description: 'Log level of the JSON logs.',
+  })
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 
-  @Setting({ group: 'observability', kind: 'boolean', default: false, description: 'Log what callers and agents say. Off by default: transcripts are personal data.' })
+  @Setting({
+    group: 'observability',
+    kind: 'boolean',
+    default: false,
+    description: 'Log what callers and agents say. Off by default: transcripts are personal data.',
+  })
   @IsBoolean()
   LOG_TRANSCRIPTS = false;
 
-  @Setting({ group: 'observability', kind: 'url', example: 'http://otel-collector:4318', description: 'OTLP/HTTP endpoint for traces; unset → spans are not exported.' })
+  @Setting({
+    group: 'observability',
+    kind: 'url',
+    example: 'http://otel-collector:4318',
+    description: 'OTLP/HTTP endpoint for traces; unset → spans are not exported.',
+  })
   @IsOptional()
   @IsUrl(HTTP_URL_OPTS)
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 
-  @Setting({ group: 'observability', kind: 'string', default: 'voxline', description: 'service.name of traces and metrics.' })
+  @Setting({
+    group: 'observability',
+    kind: 'string',
+    default: 'voxline',
+    description: 'service.name of traces and metrics.',
+  })
   @IsString()
   @IsNotEmpty()
   OTEL_SERVICE_NAME = 'voxline';
 
   // ---- sessions
-  @Setting({ group: 'session', kind: 'url', secret: 'url-credentials', example: 'redis://127.0.0.1:6379', description: 'Redis for sessions, history and the call↔session map; unset → in-memory store (single replica only).' })
+  @Setting({
+    group: 'session',
+    kind: 'url',
+    secret: 'url-credentials',
+    example: 'redis://127.0.0.1:6379',
+    description:
+      'Redis for sessions, history and the call↔session map; unset → in-memory store (single replica only).',
+  })
   @IsOptional()
-  @IsUrl({ ...URL_OPTS, protocols: ['redis', 'rediss'] }, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  @IsUrl(
+    { ...URL_OPTS, protocols: ['redis', 'rediss'] },
+    { message: 'REDIS_URL must be a redis:// or rediss:// URL' },
+  )
   REDIS_URL?: string;
 
-  @Setting({ group: 'session', kind: 'integer', default: 86400, minimum: 60, maximum: 31536000, description: 'Time to live of every session key.' })
+  @Setting({
+    group: 'session',
+    kind: 'integer',
+    default: 86400,
+    minimum: 60,
+    maximum: 31536000,
+    description: 'Time to live of every session key.',
+  })
   @IsInt()
   @Min(60)
   @Max(31536000)
   SESSION_TTL_SECONDS = 86400;
 
-  @Setting({ group: 'session', kind: 'integer', default: 2000, minimum: 50, maximum: 60000, description: 'Timeout of one session-store command (call-control writes wait at most this long).' })
+  @Setting({
+    group: 'session',
+    kind: 'integer',
+    default: 2000,
+    minimum: 50,
+    maximum: 60000,
+    description: 'Timeout of one session-store command (call-control writes wait at most this long).',
+  })
   @IsInt()
   @Min(50)
   @Max(60000)
   REDIS_COMMAND_TIMEOUT_MS = 2000;
 
-  @Setting({ group: 'session', kind: 'integer', default: 20000, minimum: 100, maximum: 1000000, description: 'Conversation writes buffered while the store is unreachable; beyond it the oldest are dropped with an error log.' })
+  @Setting({
+    group: 'session',
+    kind: 'integer',
+    default: 20000,
+    minimum: 100,
+    maximum: 1000000,
+    description:
+      'Conversation writes buffered while the store is unreachable; beyond it the oldest are dropped with an error log.',
+  })
   @IsInt()
   @Min(100)
   @Max(1000000)
   SESSION_WRITE_QUEUE_MAX = 20000;
 
   // ---- media and speech
-  @Setting({ group: 'media', kind: 'enum', enum: STREAMING_MODES, default: 'media', description: 'Default streaming mode when a call does not choose one.' })
+  @Setting({
+    group: 'media',
+    kind: 'enum',
+    enum: STREAMING_MODES,
+    default: 'media',
+    description: 'Default streaming mode when a call does not choose one.',
+  })
   @IsIn(STREAMING_MODES)
   STREAMING_MODE: StreamingMode = 'media';
 
-  @Setting({ group: 'media', kind: 'enum', enum: MEDIA_AUDIO_FORMATS, default: 'pcm16KMono', description: 'Audio format requested from ACS media streaming.' })
+  @Setting({
+    group: 'media',
+    kind: 'enum',
+    enum: MEDIA_AUDIO_FORMATS,
+    default: 'pcm16KMono',
+    description: 'Audio format requested from ACS media streaming.',
+  })
   @IsIn(MEDIA_AUDIO_FORMATS)
   MEDIA_AUDIO_FORMAT: MediaAudioFormat = 'pcm16KMono';
 
-  @Setting({ group: 'speech', kind: 'enum', enum: SPEECH_DRIVERS, default: 'local', description: 'Speech-to-text driver: embedded pocketsphinx or Azure Speech.' })
+  @Setting({
+    group: 'speech',
+    kind: 'enum',
+    enum: SPEECH_DRIVERS,
+    default: 'local',
+    description: 'Speech-to-text driver: embedded pocketsphinx or Azure Speech.',
+  })
   @IsIn(SPEECH_DRIVERS)
   STT_DRIVER: SpeechDriver = 'local';
 
-  @Setting({ group: 'speech', kind: 'enum', enum: SPEECH_DRIVERS, default: 'local', description: 'Text-to-speech driver: embedded flite/espeak-ng or Azure Speech.' })
+  @Setting({
+    group: 'speech',
+    kind: 'enum',
+    enum: SPEECH_DRIVERS,
+    default: 'local',
+    description: 'Text-to-speech driver: embedded flite/espeak-ng or Azure Speech.',
+  })
   @IsIn(SPEECH_DRIVERS)
   TTS_DRIVER: SpeechDriver = 'local';
 
-  @Setting({ group: 'speech', kind: 'enum', enum: VAD_DRIVERS, default: 'silero', description: 'Voice activity detector: Silero v5 (robust) or WebRTC VAD (cheapest).' })
+  @Setting({
+    group: 'speech',
+    kind: 'enum',
+    enum: VAD_DRIVERS,
+    default: 'silero',
+    description: 'Voice activity detector: Silero v5 (robust) or WebRTC VAD (cheapest).',
+  })
   @IsIn(VAD_DRIVERS)
   VAD_DRIVER: VadDriver = 'silero';
 
-  @Setting({ group: 'speech', kind: 'string', secret: 'value', requiredWhen: 'STT_DRIVER or TTS_DRIVER is azure', description: 'Azure Speech resource key.' })
+  @Setting({
+    group: 'speech',
+    kind: 'string',
+    secret: 'value',
+    requiredWhen: 'STT_DRIVER or TTS_DRIVER is azure',
+    description: 'Azure Speech resource key.',
+  })
   @ValidateIf(usesAzureSpeech)
-  @IsString()
   @IsNotEmpty({ message: 'AZURE_SPEECH_KEY is required when STT_DRIVER or TTS_DRIVER is azure' })
   AZURE_SPEECH_KEY?: string;
 
-  @Setting({ group: 'speech', kind: 'string', example: 'westeurope', requiredWhen: 'an azure speech driver is selected and AZURE_SPEECH_ENDPOINT is unset', description: 'Azure Speech region.' })
+  @Setting({
+    group: 'speech',
+    kind: 'string',
+    example: 'westeurope',
+    requiredWhen: 'an azure speech driver is selected and AZURE_SPEECH_ENDPOINT is unset',
+    description: 'Azure Speech region.',
+  })
   @ValidateIf((o: EnvSchema) => usesAzureSpeech(o) && o.AZURE_SPEECH_ENDPOINT === undefined)
-  @IsString()
-  @IsNotEmpty({ message: 'AZURE_SPEECH_REGION is required when an azure speech driver is selected and AZURE_SPEECH_ENDPOINT is unset' })
+  @IsNotEmpty({
+    message:
+      'AZURE_SPEECH_REGION is required when an azure speech driver is selected and AZURE_SPEECH_ENDPOINT is unset',
+  })
   AZURE_SPEECH_REGION?: string;
 
-  @Setting({ group: 'speech', kind: 'url', example: 'wss://westeurope.stt.speech.microsoft.com', description: 'Azure Speech endpoint/host URL (overrides the region; ws:// allowed for local emulators).' })
+  @Setting({
+    group: 'speech',
+    kind: 'url',
+    example: 'wss://westeurope.stt.speech.microsoft.com',
+    description: 'Azure Speech endpoint/host URL (overrides the region; ws:// allowed for local emulators).',
+  })
   @IsOptional()
   @IsUrl({ ...URL_OPTS, protocols: ['https', 'wss', 'ws', 'http'] })
   AZURE_SPEECH_ENDPOINT?: string;
 
   // ---- llm
-  @Setting({ group: 'llm', kind: 'enum', enum: LLM_DRIVERS, default: 'local', description: 'Chat model driver: embedded rules model, any OpenAI-compatible server, or Azure OpenAI.' })
+  @Setting({
+    group: 'llm',
+    kind: 'enum',
+    enum: LLM_DRIVERS,
+    default: 'local',
+    description: 'Chat model driver: embedded rules model, any OpenAI-compatible server, or Azure OpenAI.',
+  })
   @IsIn(LLM_DRIVERS)
   LLM_DRIVER: LlmDriver = 'local';
 
-  @Setting({ group: 'llm', kind: 'url', example: 'http://127.0.0.1:11434/v1', description: 'OpenAI-compatible base URL (unset → api.openai.com).' })
+  @Setting({
+    group: 'llm',
+    kind: 'url',
+    example: 'http://127.0.0.1:11434/v1',
+    description: 'OpenAI-compatible base URL (unset → api.openai.com).',
+  })
   @IsOptional()
   @IsUrl(HTTP_URL_OPTS)
   OPENAI_BASE_URL?: string;
 
-  @Setting({ group: 'llm', kind: 'string', secret: 'value', requiredWhen: 'LLM_DRIVER is openai and OPENAI_BASE_URL is unset', description: 'API key for the OpenAI-compatible server.' })
+  @Setting({
+    group: 'llm',
+    kind: 'string',
+    secret: 'value',
+    requiredWhen: 'LLM_DRIVER is openai and OPENAI_BASE_URL is unset',
+    description: 'API key for the OpenAI-compatible server.',
+  })
   @ValidateIf((o: EnvSchema) => o.LLM_DRIVER === 'openai' && o.OPENAI_BASE_URL === undefined)
-  @IsString()
-  @IsNotEmpty({ message: 'OPENAI_API_KEY is required when LLM_DRIVER is openai and OPENAI_BASE_URL is unset' })
+  @IsNotEmpty({
+    message: 'OPENAI_API_KEY is required when LLM_DRIVER is openai and OPENAI_BASE_URL is unset',
+  })
   OPENAI_API_KEY?: string;
 
-  @Setting({ group: 'llm', kind: 'string', example: 'gpt-4o-mini', requiredWhen: 'LLM_DRIVER is openai', description: 'Model name sent to the OpenAI-compatible server.' })
+  @Setting({
+    group: 'llm',
+    kind: 'string',
+    example: 'gpt-4o-mini',
+    requiredWhen: 'LLM_DRIVER is openai',
+    description: 'Model name sent to the OpenAI-compatible server.',
+  })
   @ValidateIf((o: EnvSchema) => o.LLM_DRIVER === 'openai')
-  @IsString()
   @IsNotEmpty({ message: 'OPENAI_MODEL is required when LLM_DRIVER is openai' })
   OPENAI_MODEL?: string;
 
-  @Setting({ group: 'llm', kind: 'url', example: 'https://my-aoai.openai.azure.com', requiredWhen: 'LLM_DRIVER is azure-openai', description: 'Azure OpenAI resource endpoint.' })
+  @Setting({
+    group: 'llm',
+    kind: 'url',
+    example: 'https://my-aoai.openai.azure.com',
+    requiredWhen: 'LLM_DRIVER is azure-openai',
+    description: 'Azure OpenAI resource endpoint.',
+  })
   @ValidateIf((o: EnvSchema) => o.LLM_DRIVER === 'azure-openai')
-  @IsUrl(HTTP_URL_OPTS, { message: 'AZURE_OPENAI_ENDPOINT must be an http(s) URL (required when LLM_DRIVER is azure-openai)' })
+  @IsUrl(HTTP_URL_OPTS, {
+    message: 'AZURE_OPENAI_ENDPOINT must be an http(s) URL (required when LLM_DRIVER is azure-openai)',
+  })
   AZURE_OPENAI_ENDPOINT?: string;
 
-  @Setting({ group: 'llm', kind: 'string', secret: 'value', requiredWhen: 'LLM_DRIVER is azure-openai', description: 'Azure OpenAI API key.' })
+  @Setting({
+    group: 'llm',
+    kind: 'string',
+    secret: 'value',
+    requiredWhen: 'LLM_DRIVER is azure-openai',
+    description: 'Azure OpenAI API key.',
+  })
   @ValidateIf((o: EnvSchema) => o.LLM_DRIVER === 'azure-openai')
-  @IsString()
   @IsNotEmpty({ message: 'AZURE_OPENAI_API_KEY is required when LLM_DRIVER is azure-openai' })
   AZURE_OPENAI_API_KEY?: string;
 
-  @Setting({ group: 'llm', kind: 'string', example: 'gpt-4o', requiredWhen: 'LLM_DRIVER is azure-openai', description: 'Azure OpenAI deployment name.' })
+  @Setting({
+    group: 'llm',
+    kind: 'string',
+    example: 'gpt-4o',
+    requiredWhen: 'LLM_DRIVER is azure-openai',
+    description: 'Azure OpenAI deployment name.',
+  })
   @ValidateIf((o: EnvSchema) => o.LLM_DRIVER === 'azure-openai')
-  @IsString()
   @IsNotEmpty({ message: 'AZURE_OPENAI_DEPLOYMENT is required when LLM_DRIVER is azure-openai' })
   AZURE_OPENAI_DEPLOYMENT?: string;
 
-  @Setting({ group: 'llm', kind: 'string', default: '2024-10-21', description: 'Azure OpenAI api-version query parameter.' })
+  @Setting({
+    group: 'llm',
+    kind: 'string',
+    default: '2024-10-21',
+    description: 'Azure OpenAI api-version query parameter.',
+  })
   @IsString()
-  @Matches(/^\d{4}-\d{2}-\d{2}(-preview)?$/, { message: 'AZURE_OPENAI_API_VERSION must look like 2024-10-21 or 2025-01-01-preview' })
+  @Matches(/^\d{4}-\d{2}-\d{2}(-preview)?$/, {
+    message: 'AZURE_OPENAI_API_VERSION must look like 2024-10-21 or 2025-01-01-preview',
+  })
   AZURE_OPENAI_API_VERSION = '2024-10-21';
 
   // ---- ACS call control
-  @Setting({ group: 'acs', kind: 'string', secret: 'value', example: 'endpoint=https://my-acs.communication.azure.com/;accesskey=…', description: 'ACS connection string; set → the ACS call-automation driver, unset → local (no phone network).' })
+  @Setting({
+    group: 'acs',
+    kind: 'string',
+    secret: 'value',
+    example: 'endpoint=https://my-acs.communication.azure.com/;accesskey=…',
+    description:
+      'ACS connection string; set → the ACS call-automation driver, unset → local (no phone network).',
+  })
   @IsOptional()
-  @Matches(/^endpoint=[^;]+;accesskey=[^;]+;?$/i, { message: 'ACS_CONNECTION_STRING must look like endpoint=https://…;accesskey=…' })
+  @Matches(/^endpoint=[^;]+;accesskey=[^;]+;?$/i, {
+    message: 'ACS_CONNECTION_STRING must look like endpoint=https://…;accesskey=…',
+  })
   ACS_CONNECTION_STRING?: string;
 
-  @Setting({ group: 'acs', kind: 'string', example: '+14255550123', description: 'E.164 caller id for dial-out; unset → none is sent (ACS rejects PSTN targets without one).' })
+  @Setting({
+    group: 'acs',
+    kind: 'string',
+    example: '+14255550123',
+    description: 'E.164 caller id for dial-out; unset → none is sent (ACS rejects PSTN targets without one).',
+  })
   @IsOptional()
   @Matches(E164, { message: 'ACS_CALLER_ID must be an E.164 number such as +14255550123' })
   ACS_CALLER_ID?: string;
 
-  @Setting({ group: 'acs', kind: 'string', description: 'Expected JWT audience (the ACS resource immutable id); unset → callback/media JWT verification is off (loud warning at boot).' })
+  @Setting({
+    group: 'acs',
+    kind: 'string',
+    description:
+      'Expected JWT audience (the ACS resource immutable id); unset → callback/media JWT verification is off (loud warning at boot).',
+  })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
   ACS_AUDIENCE?: string;
 
-  @Setting({ group: 'acs', kind: 'string', default: 'https://acscallautomation.communication.azure.com', description: 'Expected issuer of ACS-signed JWTs.' })
+  @Setting({
+    group: 'acs',
+    kind: 'string',
+    default: 'https://acscallautomation.communication.azure.com',
+    description: 'Expected issuer of ACS-signed JWTs.',
+  })
   @IsString()
   @IsNotEmpty()
   ACS_JWT_ISSUER = 'https://acscallautomation.communication.azure.com';
 
-  @Setting({ group: 'acs', kind: 'url', default: 'https://acscallautomation.communication.azure.com/calling/keys', description: 'JWKS URL with the keys that sign ACS JWTs.' })
+  @Setting({
+    group: 'acs',
+    kind: 'url',
+    default: 'https://acscallautomation.communication.azure.com/calling/keys',
+    description: 'JWKS URL with the keys that sign ACS JWTs.',
+  })
   @IsUrl(HTTP_URL_OPTS)
   ACS_JWKS_URL = 'https://acscallautomation.communication.azure.com/calling/keys';
 
-  @Setting({ group: 'acs', kind: 'string', secret: 'value', description: 'When set, callback URLs carry a per-call HMAC token that is verified on every callback.' })
+  @Setting({
+    group: 'acs',
+    kind: 'string',
+    secret: 'value',
+    description: 'When set, callback URLs carry a per-call HMAC token that is verified on every callback.',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^\S{16,}$/, { message: 'CALLBACK_SIGNING_SECRET must be at least 16 characters without spaces' })
   CALLBACK_SIGNING_SECRET?: string;
 
-  @Setting({ group: 'acs', kind: 'string', secret: 'value', description: 'When set, the Event Grid webhook requires `?code=<secret>`.' })
+  @Setting({
+    group: 'acs',
+    kind: 'string',
+    secret: 'value',
+    description: 'When set, the Event Grid webhook requires `?code=<secret>`.',
+  })
   @IsOptional()
   @IsString()
   @IsNotEmpty()

@@ -9,7 +9,9 @@ import type { SettingMeta } from './setting.decorator';
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   constructor(readonly problems: string[]) {
-    super(`invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    super(
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -77,7 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   // Conversion problems first, then rule violations of the fields that converted.
   const failedNames = new Set(problems.map((p) => p.split(':')[0]));
   problems.push(
-    ...flatten(validateSync(schema, { forbidUnknownValues: true }).filter((e) => !failedNames.has(e.property))),
+    ...flatten(
+      validateSync(schema, { forbidUnknownValues: true }).filter((e) => !failedNames.has(e.property)),
+    ),
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return toAppConfig(schema);
@@ -85,7 +89,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
 
 function toAppConfig(e: EnvSchema): AppConfig {
   const settings: Record<string, string | number | boolean | undefined> = {};
-  for (const meta of SETTINGS) settings[meta.name] = Reflect.get(e, meta.name) as string | number | boolean | undefined;
+  for (const meta of SETTINGS)
+    settings[meta.name] = Reflect.get(e, meta.name) as string | number | boolean | undefined;
   return new AppConfig({
     server: {
       port: e.PORT,

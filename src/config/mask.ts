@@ -9,7 +9,10 @@ export function maskUrlCredentials(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string) => `${scheme}${MASK}@`);
 }
 
-export function maskSetting(meta: SettingMeta, value: string | number | boolean | undefined): string | number | boolean | undefined {
+export function maskSetting(
+  meta: SettingMeta,
+  value: string | number | boolean | undefined,
+): string | number | boolean | undefined {
   if (value === undefined || !meta.secret) return value;
   return meta.secret === 'url-credentials' ? maskUrlCredentials(String(value)) : MASK;
 }

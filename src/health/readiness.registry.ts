@@ -29,7 +29,9 @@ export class ReadinessRegistry {
     this.checks.delete(name);
   }
 
-  async evaluate(timeoutMs = 1000): Promise<{ ready: boolean; dependencies: Record<string, DependencyStatus> }> {
+  async evaluate(
+    timeoutMs = 1000,
+  ): Promise<{ ready: boolean; dependencies: Record<string, DependencyStatus> }> {
     const entries = await Promise.all(
       [...this.checks].map(async ([name, check]) => [name, await runCheck(check, timeoutMs)] as const),
     );
@@ -45,11 +47,23 @@ async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<Depen
     return await Promise.race([
       Promise.resolve().then(check),
       new Promise<DependencyStatus>((resolve) => {
-        timer = setTimeout(() => resolve({ state: 'down', critical: true, details: { error: `check timed out after ${timeoutMs} ms` } }), timeoutMs);
+        timer = setTimeout(
+          () =>
+            resolve({
+              state: 'down',
+              critical: true,
+              details: { error: `check timed out after ${timeoutMs} ms` },
+            }),
+          timeoutMs,
+        );
       }),
     ]);
   } catch (err) {
-    return { state: 'down', critical: true, details: { error: err instanceof Error ? err.message : String(err) } };
+    return {
+      state: 'down',
+      critical: true,
+      details: { error: err instanceof Error ? err.message : String(err) },
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -46,9 +46,13 @@ export class CallAdmission implements OnModuleInit {
 
   /** Takes a slot for a call, or throws DRAINING / CAPACITY_EXCEEDED. Idempotent per call id. */
   admit(callId: string): CallLease {
-    if (this.draining) throw new DomainError('DRAINING', 'this replica is shutting down and takes no new calls');
+    if (this.draining)
+      throw new DomainError('DRAINING', 'this replica is shutting down and takes no new calls');
     if (!this.active.has(callId) && this.active.size >= this.capacity) {
-      throw new DomainError('CAPACITY_EXCEEDED', `this replica is at its limit of ${this.capacity} concurrent calls`);
+      throw new DomainError(
+        'CAPACITY_EXCEEDED',
+        `this replica is at its limit of ${this.capacity} concurrent calls`,
+      );
     }
     this.active.add(callId);
     let released = false;

@@ -24,9 +24,16 @@ export async function gracefulShutdown(deps: ShutdownDeps, signal: string): Prom
   const { app, config, telemetry, logger } = deps;
   const admission = app.get(CallAdmission);
   admission.startDrain();
-  logger.info({ signal, activeCalls: admission.activeCount, drainSeconds: config.server.shutdownDrainSeconds }, 'shutdown: draining');
+  logger.info(
+    { signal, activeCalls: admission.activeCount, drainSeconds: config.server.shutdownDrainSeconds },
+    'shutdown: draining',
+  );
   const idle = await admission.waitForIdle(config.server.shutdownDrainSeconds * 1000);
-  if (!idle) logger.warn({ activeCalls: admission.activeCount }, 'shutdown: drain time over, closing the remaining calls');
+  if (!idle)
+    logger.warn(
+      { activeCalls: admission.activeCount },
+      'shutdown: drain time over, closing the remaining calls',
+    );
   let code = 0;
   try {
     await withTimeout(app.close(), 10_000, 'application close');
@@ -53,7 +60,10 @@ export function installSignalHandlers(deps: ShutdownDeps): void {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('unhandledRejection', (reason) => {
-    deps.logger.error({ err: reason instanceof Error ? reason : { message: String(reason) } }, 'unhandled promise rejection');
+    deps.logger.error(
+      { err: reason instanceof Error ? reason : { message: String(reason) } },
+      'unhandled promise rejection',
+    );
   });
   process.on('uncaughtException', (err) => {
     deps.logger.fatal({ err }, 'uncaught exception: exiting');

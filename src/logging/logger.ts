@@ -10,7 +10,11 @@ export type LogDestination = DestinationStream | NodeJS.WritableStream;
  * The root pino logger: JSON lines with level, time, msg, and — when known — callConnectionId,
  * sessionId, traceId and spanId taken from async context, so no caller threads ids by hand.
  */
-export function createRootLogger(config: AppConfig, destination: LogDestination, base: Record<string, unknown> = {}): Logger {
+export function createRootLogger(
+  config: AppConfig,
+  destination: LogDestination,
+  base: Record<string, unknown> = {},
+): Logger {
   return pino(
     {
       level: config.log.level,

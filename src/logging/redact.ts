@@ -6,7 +6,14 @@
 export const CENSOR = '****';
 
 /** Header names whose values are credentials. */
-export const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'api-key', 'ocp-apim-subscription-key', 'x-api-key'];
+export const SECRET_HEADERS = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'api-key',
+  'ocp-apim-subscription-key',
+  'x-api-key',
+];
 
 /** pino `redact` paths: credential headers and credential-looking fields one level deep. */
 export const REDACT_PATHS = [
@@ -26,11 +33,14 @@ export const REDACT_PATHS = [
   'connectionString',
 ];
 
-const SECRET_QUERY = /([?&](?:code|token|sig|signature|key|subscription-key|api-key|access_token|authorization|accesskey)=)[^&#]*/gi;
+const SECRET_QUERY =
+  /([?&](?:code|token|sig|signature|key|subscription-key|ocp-apim-subscription-key|api-key|access_token|authorization|accesskey)=)[^&#]*/gi;
 
 /** Masks credential-bearing query parameters (Speech keys and webhook secrets travel in URLs). */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, `$1${CENSOR}`).replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]+@/i, `$1${CENSOR}@`);
+  return url
+    .replace(SECRET_QUERY, `$1${CENSOR}`)
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]+@/i, `$1${CENSOR}@`);
 }
 
 // E.164 numbers (+ and 7–15 digits), optionally written with spaces or dashes between groups.

@@ -56,7 +56,10 @@ export class MemorySessionStore extends SessionStore {
     let e = this.live(id);
     if (!e) {
       const at = new Date(this.now()).toISOString();
-      e = { detail: { id, createdAt: at, updatedAt: at, state: 'active', history: [], context: {}, turns: [] }, expiresAt: 0 };
+      e = {
+        detail: { id, createdAt: at, updatedAt: at, state: 'active', history: [], context: {}, turns: [] },
+        expiresAt: 0,
+      };
       this.sessions.set(id, e);
     }
     e.expiresAt = this.now() + this.ttlMs;

@@ -29,7 +29,11 @@ export function createRedisClient(url: string, log: Logger, options: RedisClient
     downLogged = false;
   });
   redis.on('error', (err: Error) => {
-    if (!downLogged) log.error({ redis: maskUrlCredentials(url), err: { message: err.message } }, 'redis unreachable; retrying');
+    if (!downLogged)
+      log.error(
+        { redis: maskUrlCredentials(url), err: { message: err.message } },
+        'redis unreachable; retrying',
+      );
     downLogged = true;
   });
   return redis;

@@ -71,7 +71,12 @@ export class SessionWriteQueue {
   }
 
   stats(): WriteQueueStats {
-    return { pending: this.queue.length, written: this.written, dropped: this.dropped, failing: this.failing };
+    return {
+      pending: this.queue.length,
+      written: this.written,
+      dropped: this.dropped,
+      failing: this.failing,
+    };
   }
 
   /** Waits until every queued write is stored, or `timeoutMs` passes; true when empty. */
@@ -89,7 +94,10 @@ export class SessionWriteQueue {
     this.closed = true;
     clearTimeout(this.retryTimer);
     if (this.queue.length > 0) {
-      this.log.error({ pending: this.queue.length }, 'session write queue closed with unwritten conversation writes');
+      this.log.error(
+        { pending: this.queue.length },
+        'session write queue closed with unwritten conversation writes',
+      );
     }
   }
 
@@ -132,13 +140,19 @@ export class SessionWriteQueue {
           backoff = this.minBackoffMs;
           if (this.failing) {
             this.failing = false;
-            this.log.info({ pending: this.queue.length }, 'session store reachable again: flushing buffered conversation writes');
+            this.log.info(
+              { pending: this.queue.length },
+              'session store reachable again: flushing buffered conversation writes',
+            );
           }
         } catch (err) {
           if (!this.failing) {
             this.failing = true;
             this.log.error(
-              { err: { message: err instanceof Error ? err.message : String(err) }, pending: this.queue.length },
+              {
+                err: { message: err instanceof Error ? err.message : String(err) },
+                pending: this.queue.length,
+              },
               'session store write failed: buffering conversation writes and retrying',
             );
           }

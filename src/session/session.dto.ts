@@ -4,7 +4,12 @@ import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator'
 import { TURN_METRIC_NAMES } from './session.types';
 
 export class ListSessionsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50, description: 'How many sessions (most recent first).' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 500,
+    default: 50,
+    description: 'How many sessions (most recent first).',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -12,10 +17,15 @@ export class ListSessionsQuery {
   @Max(500)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'Find the session of this ACS call connection.', example: '401f3500-62bd-46a9-8c09-9e1b06caca01' })
+  @ApiPropertyOptional({
+    description: 'Find the session of this ACS call connection.',
+    example: '401f3500-62bd-46a9-8c09-9e1b06caca01',
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^[\w.:-]{1,128}$/, { message: 'callConnectionId must be 1–128 characters of letters, digits, . : _ -' })
+  @Matches(/^[\w.:-]{1,128}$/, {
+    message: 'callConnectionId must be 1–128 characters of letters, digits, . : _ -',
+  })
   callConnectionId?: string;
 }
 
@@ -53,7 +63,8 @@ export class HistoryEntryDto {
   @ApiProperty({ example: 'I would like to report a claim.' }) text!: string;
   @ApiProperty({ example: '2026-11-21T10:00:05.120Z' }) at!: string;
   @ApiPropertyOptional({ example: 'claims' }) agent?: string;
-  @ApiPropertyOptional({ description: 'The caller interrupted; text is what the caller heard.' }) interrupted?: boolean;
+  @ApiPropertyOptional({ description: 'The caller interrupted; text is what the caller heard.' })
+  interrupted?: boolean;
   @ApiPropertyOptional({ example: 3 }) turn?: number;
   @ApiPropertyOptional({ type: [ToolCallDto] }) toolCalls?: ToolCallDto[];
 }
@@ -63,12 +74,19 @@ export class TurnMetricsDto {
   @ApiProperty({ example: '2026-11-21T10:00:07.000Z' }) at!: string;
 }
 for (const name of TURN_METRIC_NAMES) {
-  ApiPropertyOptional({ type: Number, description: `${name} (milliseconds)` })(TurnMetricsDto.prototype, name);
+  ApiPropertyOptional({ type: Number, description: `${name} (milliseconds)` })(
+    TurnMetricsDto.prototype,
+    name,
+  );
 }
 
 export class SessionDetailDto extends SessionSummaryDto {
   @ApiProperty({ type: [HistoryEntryDto] }) history!: HistoryEntryDto[];
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { callerName: 'Alice Brown', authenticated: true } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { callerName: 'Alice Brown', authenticated: true },
+  })
   context!: Record<string, unknown>;
   @ApiProperty({ type: [TurnMetricsDto] }) turns!: TurnMetricsDto[];
 }

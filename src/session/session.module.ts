@@ -41,7 +41,11 @@ export class SessionLifecycle implements OnModuleInit, OnApplicationShutdown {
     this.readiness.register('sessionStore', () => {
       const h = this.store.health();
       const downFor = h.downSince === undefined ? 0 : Date.now() - h.downSince;
-      const state = h.connected ? 'up' : downFor > this.config.server.readyGraceSeconds * 1000 ? 'down' : 'degraded';
+      const state = h.connected
+        ? 'up'
+        : downFor > this.config.server.readyGraceSeconds * 1000
+          ? 'down'
+          : 'degraded';
       return {
         state,
         critical: true,
@@ -55,8 +59,11 @@ export class SessionLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const flushed = await this.queue.flush(Math.min(5000, this.config.server.shutdownDrainSeconds * 1000 + 1000));
-    if (!flushed) this.log.error({ pending: this.queue.stats().pending }, 'session writes not flushed before shutdown');
+    const flushed = await this.queue.flush(
+      Math.min(5000, this.config.server.shutdownDrainSeconds * 1000 + 1000),
+    );
+    if (!flushed)
+      this.log.error({ pending: this.queue.stats().pending }, 'session writes not flushed before shutdown');
     this.queue.close();
     await this.store.close();
   }
@@ -71,7 +78,9 @@ export class SessionLifecycle implements OnModuleInit, OnApplicationShutdown {
       provide: SessionWriteQueue,
       inject: [SessionStore, AppConfig, ROOT_LOGGER],
       useFactory: (store: SessionStore, config: AppConfig, root: Logger) =>
-        new SessionWriteQueue(store, root.child({ module: 'session-writes' }), { maxPending: config.session.writeQueueMax }),
+        new SessionWriteQueue(store, root.child({ module: 'session-writes' }), {
+          maxPending: config.session.writeQueueMax,
+        }),
     },
     SessionLifecycle,
   ],

@@ -47,9 +47,12 @@ export interface SessionRecord {
   endedAt?: string;
 }
 
-export type SessionPatch = Partial<Pick<SessionRecord, 'state' | 'callConnectionId' | 'scenario' | 'agent' | 'endedAt'>>;
+export type SessionPatch = Partial<
+  Pick<SessionRecord, 'state' | 'callConnectionId' | 'scenario' | 'agent' | 'endedAt'>
+>;
 
-export type ContextValue = string | number | boolean | null | ContextValue[] | { [key: string]: ContextValue };
+export type ContextValue =
+  string | number | boolean | null | ContextValue[] | { [key: string]: ContextValue };
 
 export interface SessionDetail extends SessionRecord {
   history: HistoryEntry[];

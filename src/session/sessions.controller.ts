@@ -1,5 +1,12 @@
 import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { DomainError } from '../common/errors';
 import { ListSessionsQuery, SessionDetailDto, SessionIdParam, SessionListDto } from './session.dto';
 import { SessionStore } from './session-store';
@@ -11,10 +18,15 @@ export class SessionsController {
   constructor(private readonly store: SessionStore) {}
 
   @Get()
-  @ApiOperation({ summary: 'Recent sessions, most recent first; `?callConnectionId=` finds the session of a call.' })
+  @ApiOperation({
+    summary: 'Recent sessions, most recent first; `?callConnectionId=` finds the session of a call.',
+  })
   @ApiOkResponse({ type: SessionListDto })
   async list(@Query() query: ListSessionsQuery): Promise<SessionListDto> {
-    const sessions = await this.store.list({ limit: query.limit ?? 50, callConnectionId: query.callConnectionId });
+    const sessions = await this.store.list({
+      limit: query.limit ?? 50,
+      callConnectionId: query.callConnectionId,
+    });
     return { sessions };
   }
 
@@ -34,6 +46,7 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ description: 'No such session (code SESSION_NOT_FOUND)' })
   async delete(@Param() { id }: SessionIdParam): Promise<void> {
-    if (!(await this.store.delete(id))) throw new DomainError('SESSION_NOT_FOUND', `session ${id} does not exist or has expired`);
+    if (!(await this.store.delete(id)))
+      throw new DomainError('SESSION_NOT_FOUND', `session ${id} does not exist or has expired`);
   }
 }

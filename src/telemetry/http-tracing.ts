@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { extractContext, tracer } from './spans';
 
@@ -27,13 +33,17 @@ export function tracedServerFactory(handler: RequestListener): Server {
     const parent = extractContext(req.headers, ROOT_CONTEXT);
     const span = tracer().startSpan(
       `${req.method ?? 'GET'} ${pathOf(req.url)}`,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': pathOf(req.url) } },
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': pathOf(req.url) },
+      },
       parent,
     );
     req[SPAN] = span;
     res.once('close', () => {
       span.setAttribute('http.response.status_code', res.statusCode);
-      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${res.statusCode}` });
+      if (res.statusCode >= 500)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${res.statusCode}` });
       span.end();
     });
     context.with(trace.setSpan(parent, span), () => handler(req, res));
@@ -48,7 +58,10 @@ export function tracedServerFactory(handler: RequestListener): Server {
     const parent = extractContext(req.headers, ROOT_CONTEXT);
     const span = tracer().startSpan(
       `WS ${pathOf(req.url)}`,
-      { kind: SpanKind.SERVER, attributes: { 'url.path': pathOf(req.url), 'network.protocol.name': 'websocket' } },
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'url.path': pathOf(req.url), 'network.protocol.name': 'websocket' },
+      },
       parent,
     );
     req[SPAN] = span;

@@ -21,7 +21,10 @@ export class RuntimeMetrics implements OnModuleInit, OnModuleDestroy {
     loop.enable();
     this.loopDelay = loop;
     this.metrics
-      .getObservableGauge('voxline_event_loop_delay_ms', { description: 'Event-loop delay since the previous scrape', unit: 'ms' })
+      .getObservableGauge('voxline_event_loop_delay_ms', {
+        description: 'Event-loop delay since the previous scrape',
+        unit: 'ms',
+      })
       .addCallback((r) => {
         if (loop.count === 0) return;
         r.observe(loop.percentile(50) / 1e6, { quantile: '0.5' });

@@ -35,12 +35,18 @@ function errorType(err: unknown): string {
 }
 
 /** Reads W3C traceparent/tracestate/baggage from inbound headers (HTTP requests, WS upgrades). */
-export function extractContext(headers: Record<string, string | string[] | undefined>, parent: Context = context.active()): Context {
+export function extractContext(
+  headers: Record<string, string | string[] | undefined>,
+  parent: Context = context.active(),
+): Context {
   return propagation.extract(parent, headers);
 }
 
 /** Writes the active trace context into outbound headers. */
-export function injectContext(headers: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
+export function injectContext(
+  headers: Record<string, string>,
+  ctx: Context = context.active(),
+): Record<string, string> {
   propagation.inject(ctx, headers);
   return headers;
 }
@@ -53,8 +59,17 @@ export interface SpanOptions {
   root?: boolean;
 }
 
-async function runInSpan<T>(kind: SpanKind, name: string, fn: (span: Span) => Promise<T> | T, options: SpanOptions): Promise<T> {
-  const span = tracer().startSpan(name, { kind, attributes: options.attributes, root: options.root }, options.parent ?? context.active());
+async function runInSpan<T>(
+  kind: SpanKind,
+  name: string,
+  fn: (span: Span) => Promise<T> | T,
+  options: SpanOptions,
+): Promise<T> {
+  const span = tracer().startSpan(
+    name,
+    { kind, attributes: options.attributes, root: options.root },
+    options.parent ?? context.active(),
+  );
   const ctx = trace.setSpan(options.parent ?? context.active(), span);
   try {
     return await context.with(ctx, () => fn(span));
@@ -67,20 +82,33 @@ async function runInSpan<T>(kind: SpanKind, name: string, fn: (span: Span) => Pr
 }
 
 /** Inbound request handled by us (HTTP, WS accept). */
-export const withServerSpan = <T>(name: string, fn: (span: Span) => Promise<T> | T, options: SpanOptions = {}) =>
-  runInSpan(SpanKind.SERVER, name, fn, options);
+export const withServerSpan = <T>(
+  name: string,
+  fn: (span: Span) => Promise<T> | T,
+  options: SpanOptions = {},
+) => runInSpan(SpanKind.SERVER, name, fn, options);
 
 /** Outbound call to a vendor (ACS, Speech, LLM, Redis). */
-export const withClientSpan = <T>(name: string, fn: (span: Span) => Promise<T> | T, options: SpanOptions = {}) =>
-  runInSpan(SpanKind.CLIENT, name, fn, options);
+export const withClientSpan = <T>(
+  name: string,
+  fn: (span: Span) => Promise<T> | T,
+  options: SpanOptions = {},
+) => runInSpan(SpanKind.CLIENT, name, fn, options);
 
 /** Work of our own worth a span: a turn, a VAD segment. Never per audio frame. */
-export const withInternalSpan = <T>(name: string, fn: (span: Span) => Promise<T> | T, options: SpanOptions = {}) =>
-  runInSpan(SpanKind.INTERNAL, name, fn, options);
+export const withInternalSpan = <T>(
+  name: string,
+  fn: (span: Span) => Promise<T> | T,
+  options: SpanOptions = {},
+) => runInSpan(SpanKind.INTERNAL, name, fn, options);
 
 /** Starts a span the caller ends itself (long-lived: a call's root span, a turn driven by events). */
 export function startSpan(name: string, kind: SpanKind, options: SpanOptions = {}): Span {
-  return tracer().startSpan(name, { kind, attributes: options.attributes, root: options.root }, options.parent ?? context.active());
+  return tracer().startSpan(
+    name,
+    { kind, attributes: options.attributes, root: options.root },
+    options.parent ?? context.active(),
+  );
 }
 
 /** The ids of the active span, for log correlation. */

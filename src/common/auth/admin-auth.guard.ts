@@ -29,10 +29,15 @@ export class AdminAuthGuard implements CanActivate {
     if (!key || ctx.getType() !== 'http') return true;
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
     if (!req.url.startsWith('/api/v1/') && req.url !== '/api/v1') return true;
-    if (this.reflector.getAllAndOverride<boolean>(WEBHOOK_KEY, [ctx.getHandler(), ctx.getClass()])) return true;
+    if (this.reflector.getAllAndOverride<boolean>(WEBHOOK_KEY, [ctx.getHandler(), ctx.getClass()]))
+      return true;
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new DomainError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <ADMIN_API_KEY>');
+    if (!match)
+      throw new DomainError(
+        'UNAUTHORIZED',
+        'missing bearer token: send Authorization: Bearer <ADMIN_API_KEY>',
+      );
     if (!safeEqual(match[1], key)) throw new DomainError('UNAUTHORIZED', 'invalid bearer token');
     return true;
   }
