@@ -19,7 +19,11 @@ describe('/ready with the Redis session store (real Redis behind a cuttable prox
   let t: TestApp;
   beforeAll(async () => {
     proxy = await new TcpProxy('127.0.0.1', 6379).start();
-    t = await startTestApp({ REDIS_URL: proxy.url, READY_GRACE_SECONDS: '1', REDIS_COMMAND_TIMEOUT_MS: '300' });
+    t = await startTestApp({
+      REDIS_URL: proxy.url,
+      READY_GRACE_SECONDS: '1',
+      REDIS_COMMAND_TIMEOUT_MS: '300',
+    });
     await until(async () => (await readyStatus(t)).body.details.sessionStore.state === 'up');
   });
   afterAll(async () => {
