@@ -1,17 +1,10 @@
 import { TcpProxy } from '../../fakes/tcp-proxy';
 import { startTestApp, type TestApp } from '../../support/test-app';
+import { until } from '../../support/wait';
 
 async function readyStatus(t: TestApp) {
   const res = await fetch(`${t.baseUrl}/ready`);
   return { status: res.status, body: (await res.json()) as { details: { sessionStore: { state: string } } } };
-}
-
-async function until(cond: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('/ready with the Redis session store (real Redis behind a cuttable proxy)', () => {

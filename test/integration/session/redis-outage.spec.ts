@@ -4,14 +4,7 @@ import { Writable } from 'node:stream';
 import { SessionWriteQueue } from '../../../src/session/session-write-queue';
 import { TcpProxy } from '../../fakes/tcp-proxy';
 import { connectedStore, deletePrefix, inspector } from '../../support/redis';
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from '../../support/wait';
 
 describe('Redis unreachable (TCP proxy cut in front of the real Redis)', () => {
   let proxy: TcpProxy;
