@@ -4,9 +4,13 @@ const transform = { '^.+\\.ts$': ['@swc/jest'] };
 // content-disposition@3 (via @fastify/static, for the Swagger UI) ships ESM only: Node loads it with
 // require(esm), Jest's module system needs it compiled to CommonJS.
 const common = {
-  transform: { ...transform, '/node_modules/content-disposition/.+\\.js$': ['@swc/jest'] },
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
-  testEnvironment: 'node',
+  transform: {
+    ...transform,
+    '/node_modules/content-disposition/.+\\.js$': ['@swc/jest'],
+    '/node_modules/@echogarden/.+\\.js$': '<rootDir>/test/support/esm-wasm-transform.js',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|@echogarden)/)'],
+  testEnvironment: '<rootDir>/test/support/node-environment.js',
   moduleFileExtensions: ['ts', 'js', 'json'],
   clearMocks: true,
 };

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# unzip: the chart check extracts helm from an npm tarball.
-DEBIAN_PACKAGES=(unzip)
+# flite: embedded text-to-speech; libpocketsphinx3 + libsphinxbase3 + pocketsphinx-en-us: embedded
+# speech-to-text (library and US English model); unzip: the chart check extracts helm from an npm tarball.
+DEBIAN_PACKAGES=(flite libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us unzip)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -1,0 +1,42 @@
+/**
+ * Splits text into sentences for sentence-level synthesis. A period inside a number ("3.5"), after
+ * a common abbreviation ("Dr.") or a single capital ("A. Brown") does not end a sentence.
+ */
+const ABBREVIATIONS = new Set([
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'st',
+  'no',
+  'vs',
+  'etc',
+  'inc',
+  'ltd',
+  'jr',
+  'sr',
+  'e.g',
+  'i.e',
+]);
+
+export function splitSentences(text: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  const s = text.replace(/\s+/g, ' ').trim();
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch !== '.' && ch !== '!' && ch !== '?' && ch !== ';') continue;
+    const next = s[i + 1];
+    if (next !== undefined && next !== ' ' && next !== '"' && next !== "'") continue; // 3.5, e.g
+    if (ch === '.') {
+      const word = /([\p{L}.]+)$/u.exec(s.slice(start, i))?.[1]?.toLowerCase() ?? '';
+      if (ABBREVIATIONS.has(word) || /^\p{L}$/u.test(word)) continue;
+    }
+    const sentence = s.slice(start, i + 1).trim();
+    if (sentence) out.push(sentence);
+    start = i + 1;
+  }
+  const rest = s.slice(start).trim();
+  if (rest) out.push(rest);
+  return out;
+}

@@ -1,0 +1,3 @@
+export * from './speech-to-text.port';
+export * from './text-to-speech.port';
+export * from './voice-activity-detector.port';

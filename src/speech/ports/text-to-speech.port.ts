@@ -1,0 +1,28 @@
+export interface VoiceSpec {
+  /** Engine voice name (e.g. `slt` for flite, `en-US-JennyNeural` for Azure). */
+  name: string;
+  language?: string;
+  /** Speaking style (Azure express-as), ignored by engines without styles. */
+  style?: string;
+  /** Relative rate: 1 = normal. */
+  rate?: number;
+}
+
+export interface SynthesisRequest {
+  /** Plain text, or SSML when `ssml` is true. */
+  text: string;
+  ssml?: boolean;
+  voice: VoiceSpec;
+  /** Output rate of the PCM16 mono chunks. */
+  sampleRate: 16000 | 24000;
+  signal?: AbortSignal;
+}
+
+/**
+ * Synthesis as a stream of PCM16 mono chunks (any length, even number of bytes), the first as early
+ * as the engine allows. Aborting the signal ends the stream promptly and frees the engine.
+ */
+export abstract class TextToSpeech {
+  abstract readonly driver: string;
+  abstract synthesize(request: SynthesisRequest): AsyncIterable<Buffer>;
+}

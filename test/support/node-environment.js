@@ -1,0 +1,30 @@
+// Jest's node environment gives each test file its own realm, so typed arrays created by native
+// addons (onnxruntime-node) fail `instanceof Float32Array` checks made in the test realm. Sharing the
+// host's typed-array and ArrayBuffer constructors makes the test realm behave like plain Node.
+const { TestEnvironment } = require('jest-environment-node');
+
+const SHARED = [
+  'ArrayBuffer',
+  'SharedArrayBuffer',
+  'DataView',
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+];
+
+class HostTypedArraysEnvironment extends TestEnvironment {
+  constructor(config, context) {
+    super(config, context);
+    for (const name of SHARED) this.global[name] = globalThis[name];
+  }
+}
+
+module.exports = HostTypedArraysEnvironment;
