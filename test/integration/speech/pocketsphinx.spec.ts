@@ -1,0 +1,253 @@
+import { bufferView } from '../../../src/audio/pcm';
+import type { Lease, ResourcePool } from '../../../src/common/pool/resource-pool';
+import { createPocketsphinxPool, LocalSpeechToText } from '../../../src/speech/local/local-speech-to-text';
+import type { PocketsphinxDecoder } from '../../../src/speech/local/pocketsphinx/pocketsphinx-decoder';
+import { normalizeNumbers, wordsToDigits } from '../../../src/speech/numbers';
+import type { SttEvent, SttSession } from '../../../src/speech/ports/speech-to-text.port';
+import { concat, frames, speak } from '../../support/audio';
+import { until } from '../../support/wait';
+
+// Real pocketsphinx (Debian libpocketsphinx3 + pocketsphinx-en-us) in worker threads. One pool for
+// the file: a decoder takes ~0.3-1 s to load. flite's "rms" voice is used for digits: its "four" is
+// recognised reliably, the "slt" voice's is heard as "five".
+
+const SILENCE = new Int16Array(16000 * 0.3);
+
+interface Recorder {
+  events: SttEvent[];
+  finals: Array<Extract<SttEvent, { type: 'final' }>>;
+  nextFinal(): Promise<Extract<SttEvent, { type: 'final' }>>;
+}
+
+function record(session: SttSession): Recorder {
+  const rec: Recorder = {
+    events: [],
+    finals: [],
+    nextFinal: async () => {
+      const seen = rec.finals.length;
+      await until(() => rec.finals.length > seen, 5_000);
+      return rec.finals[seen];
+    },
+  };
+  session.onEvent((event) => {
+    rec.events.push(event);
+    if (event.type === 'final') rec.finals.push(event);
+  });
+  return rec;
+}
+
+/** Streams 20 ms frames at ~4x real time, so the worker decodes while audio is still arriving. */
+async function stream(session: SttSession, samples: Int16Array): Promise<void> {
+  for (const [i, frame] of frames(concat(SILENCE, samples, SILENCE)).entries()) {
+    session.write(bufferView(frame));
+    if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+}
+
+async function say(session: SttSession, rec: Recorder, text: string, voice = 'rms') {
+  await stream(session, await speak(text, 16000, voice));
+  const final = rec.nextFinal();
+  session.endUtterance();
+  return final;
+}
+
+describe('LocalSpeechToText (pocketsphinx in worker threads)', () => {
+  let pool: ResourcePool<PocketsphinxDecoder>;
+  let stt: LocalSpeechToText;
+  const open: SttSession[] = [];
+
+  /** Captures the lease the next open() takes, through the pool's public API. */
+  function nextLease(): Promise<Lease<PocketsphinxDecoder>> {
+    const acquire = pool.acquire.bind(pool);
+    return new Promise((resolve) => {
+      jest.spyOn(pool, 'acquire').mockImplementationOnce(async (options) => {
+        const lease = await acquire(options);
+        resolve(lease);
+        return lease;
+      });
+    });
+  }
+
+  async function openSession(options: Parameters<LocalSpeechToText['open']>[0] = { sampleRate: 16000 }) {
+    const session = await stt.open(options);
+    open.push(session);
+    return session;
+  }
+
+  beforeAll(async () => {
+    pool = createPocketsphinxPool({ max: 2, minIdle: 1 });
+    await pool.start();
+    stt = new LocalSpeechToText(pool);
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('transcribes a sentence, sending partial hypotheses before the final with word timings', async () => {
+    const session = await openSession();
+    const rec = record(session);
+
+    const final = await say(session, rec, 'please call me back tomorrow morning');
+
+    expect(final.text).toBe('please call me back tomorrow morning');
+    const partials = rec.events.filter((e) => e.type === 'partial');
+    expect(partials.length).toBeGreaterThan(0);
+    expect(rec.events.findIndex((e) => e.type === 'partial')).toBeLessThan(rec.events.indexOf(final));
+    expect(final.words?.map((w) => w.word)).toEqual(final.text.split(' '));
+    // Timings are on the session clock: after the leading 300 ms of silence, in order, inside the span.
+    const words = final.words ?? [];
+    expect(words[0].startMs).toBeGreaterThanOrEqual(200);
+    for (let i = 1; i < words.length; i++)
+      expect(words[i].startMs).toBeGreaterThanOrEqual(words[i - 1].endMs);
+    expect(words[words.length - 1].endMs).toBeLessThanOrEqual(final.endMs ?? 0);
+  });
+
+  it('recognises digit strings exactly with the digits grammar', async () => {
+    // The language model alone hears "for five six seven" and "shit so sick so one" here.
+    const session = await openSession({ sampleRate: 16000, expected: 'digits' });
+    const rec = record(session);
+
+    const first = await say(session, rec, 'four five six seven');
+    const second = await say(session, rec, 'six oh six oh one');
+
+    expect(wordsToDigits(first.text)).toBe('4567');
+    expect(normalizeNumbers(first.text)).toBe('4567');
+    expect(wordsToDigits(second.text)).toBe('60601');
+    // The second utterance's clock continues from the first.
+    expect(second.startMs).toBeGreaterThanOrEqual(first.endMs ?? Infinity);
+  });
+
+  it('recognises yes/no answers with the yes_no grammar, then free speech again', async () => {
+    const session = await openSession();
+    const rec = record(session);
+
+    // Audio flows between turns: the silent utterance already open restarts with the new grammar
+    // (the language model alone hears this "yeah" as "yes").
+    await stream(session, new Int16Array(0));
+    session.setExpectedInput('yes_no');
+    const yes = await say(session, rec, 'yeah', 'slt');
+    const no = await say(session, rec, 'nope', 'slt');
+    const right = await say(session, rec, "that's right", 'slt');
+    session.setExpectedInput('free');
+    const free = await say(session, rec, 'my name is john smith', 'slt');
+
+    expect([yes.text, no.text, right.text]).toEqual(['yeah', 'nope', "that's right"]);
+    expect(free.text).toBe('my name is john smith');
+  });
+
+  it('decodes in a worker thread, never on the main event loop', async () => {
+    const lease = await pool.acquire();
+    try {
+      expect(lease.resource.info.isMainThread).toBe(false);
+      expect(lease.resource.info.threadId).toBeGreaterThan(0);
+    } finally {
+      lease.release();
+    }
+  });
+
+  it('returns the decoder to the pool when the session closes, for the next session to reuse', async () => {
+    const leased = nextLease();
+    const session = await openSession();
+    const { resource } = await leased;
+    expect(pool.stats().inUse).toBe(1);
+    const before = pool.stats();
+
+    await session.close();
+    await session.close(); // idempotent
+
+    expect(pool.stats()).toMatchObject({ inUse: 0, idle: before.idle + 1, destroyed: before.destroyed });
+    const reused = nextLease();
+    await openSession();
+    expect((await reused).resource).toBe(resource);
+  });
+
+  it('reports a crashed worker to the session as an error, discards it and the pool replaces it', async () => {
+    const leased = nextLease();
+    const session = await openSession();
+    const rec = record(session);
+    const lease = await leased;
+    const discard = jest.spyOn(lease, 'discard');
+    const before = pool.stats();
+
+    lease.resource.kill('test: worker crashed');
+
+    await until(() => rec.events.some((e) => e.type === 'error'), 2_000);
+    const error = rec.events.find((e) => e.type === 'error');
+    expect(error).toMatchObject({ error: { code: 'PROVIDER_ERROR', message: 'test: worker crashed' } });
+    expect(discard).toHaveBeenCalled();
+    await until(() => pool.stats().created > before.created && pool.stats().idle >= 1, 5_000);
+    expect(pool.stats().destroyed).toBe(before.destroyed + 1);
+    // Writing to the dead session is harmless, and a new session works on the replacement.
+    session.write(Buffer.alloc(640));
+    session.endUtterance();
+    const next = await openSession();
+    const recNext = record(next);
+    expect((await say(next, recNext, 'yes', 'slt')).text).toBe('yes');
+  });
+
+  it('fails the session with PROVIDER_TIMEOUT when the worker falls behind its watchdog deadline', async () => {
+    const slowPool = createPocketsphinxPool({ max: 1, minIdle: 0, decoder: { watchdogMs: 500 } });
+    try {
+      const session = await new LocalSpeechToText(slowPool).open({ sampleRate: 16000 });
+      const rec = record(session);
+      // ~30 s of speech in one burst takes the worker seconds to decode: the final cannot come in 500 ms.
+      const speech = await speak('please call me back tomorrow morning', 16000, 'rms');
+      const burst = concat(...Array.from({ length: 12 }, () => speech));
+      for (const frame of frames(burst)) session.write(bufferView(frame));
+      session.endUtterance();
+
+      await until(() => rec.events.some((e) => e.type === 'error'), 3_000);
+      expect(rec.events.find((e) => e.type === 'error')).toMatchObject({
+        error: { code: 'PROVIDER_TIMEOUT' },
+      });
+      expect(rec.finals).toHaveLength(0);
+      await until(() => slowPool.stats().destroyed === 1, 3_000);
+      expect(slowPool.stats()).toMatchObject({ inUse: 0, lastError: 'pocketsphinx decoder broken' });
+    } finally {
+      await slowPool.close();
+    }
+  });
+
+  it('fails to start with the Debian packages to install when the model is missing', async () => {
+    const broken = createPocketsphinxPool({
+      max: 1,
+      minIdle: 1,
+      decoder: { modelDir: '/nonexistent/en-us' },
+    });
+    try {
+      await expect(broken.start()).rejects.toMatchObject({
+        code: 'NOT_AVAILABLE',
+        message: expect.stringContaining(
+          'apt-get install libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us',
+        ),
+      });
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('rejects 24 kHz audio with a clear error instead of mis-recognising it', async () => {
+    const before = pool.stats();
+    await expect(stt.open({ sampleRate: 24000 })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'local speech to text takes 16000 Hz audio, got 24000 Hz',
+    });
+    expect(pool.stats().inUse).toBe(before.inUse);
+  });
+
+  it('closes the session and frees its decoder when the session signal aborts', async () => {
+    const controller = new AbortController();
+    await openSession({ sampleRate: 16000, signal: controller.signal });
+    expect(pool.stats().inUse).toBe(1);
+
+    controller.abort();
+
+    await until(() => pool.stats().inUse === 0, 2_000);
+  });
+});
