@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { bufferView, int16View } from '../../audio/pcm';
+import { Resampler } from '../../audio/resampler';
 import { DomainError } from '../../common/errors';
 import { ResourcePool, type Lease } from '../../common/pool/resource-pool';
 import {
@@ -15,7 +17,7 @@ import {
   type PocketsphinxDecoderOptions,
 } from './pocketsphinx/pocketsphinx-decoder';
 
-/** The decoder's only input rate; other rates need resampling before write(). */
+/** The decoder's only input rate; other rates are resampled (statefully) in write(). */
 const DECODER_SAMPLE_RATE = 16_000;
 /** Audio is posted to the worker in batches: fewer messages than per-frame, still low latency. */
 const BATCH_MS = 60;
@@ -33,10 +35,10 @@ export class LocalSpeechToText extends SpeechToText {
   }
 
   async open(options: SttSessionOptions): Promise<SttSession> {
-    if (options.sampleRate !== DECODER_SAMPLE_RATE) {
+    if (options.sampleRate !== DECODER_SAMPLE_RATE && options.sampleRate !== 24_000) {
       throw new DomainError(
         'BAD_REQUEST',
-        `local speech to text takes ${DECODER_SAMPLE_RATE} Hz audio, got ${options.sampleRate} Hz`,
+        `local speech to text takes 16000 or 24000 Hz audio, got ${options.sampleRate} Hz`,
         { sampleRate: options.sampleRate },
       );
     }
@@ -49,8 +51,18 @@ export class LocalSpeechToText extends SpeechToText {
         },
       );
     }
-    const lease = await this.pool.acquire({ signal: options.signal });
-    const session = new LocalSttSession(lease, this.logger);
+    const resampler =
+      options.sampleRate === DECODER_SAMPLE_RATE
+        ? undefined
+        : await Resampler.create(options.sampleRate, DECODER_SAMPLE_RATE);
+    let lease: Lease<PocketsphinxDecoder>;
+    try {
+      lease = await this.pool.acquire({ signal: options.signal });
+    } catch (err) {
+      resampler?.dispose();
+      throw err;
+    }
+    const session = new LocalSttSession(lease, this.logger, resampler);
     try {
       await session.start(options.expected ?? 'free');
     } catch (err) {
@@ -87,6 +99,7 @@ class LocalSttSession implements SttSession {
   constructor(
     private readonly lease: Lease<PocketsphinxDecoder>,
     private readonly logger?: Logger,
+    private readonly resampler?: Resampler,
   ) {
     this.decoder = lease.resource;
   }
@@ -96,8 +109,9 @@ class LocalSttSession implements SttSession {
   }
 
   /** Copies the frame into the current batch; a full batch is transferred to the worker. */
-  write(frame: Buffer): void {
+  write(input: Buffer): void {
     if (this.closed) return;
+    const frame = this.resampler ? bufferView(this.resampler.process(int16View(input))) : input;
     let offset = 0;
     const length = frame.length & ~1; // whole PCM16 samples only
     while (offset < length) {
@@ -142,6 +156,7 @@ class LocalSttSession implements SttSession {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    this.resampler?.dispose();
     for (const callback of this.onCloseCallbacks.splice(0)) callback();
     if (this.decoder.broken) {
       this.lease.discard('pocketsphinx decoder broken');

@@ -232,11 +232,27 @@ describe('LocalSpeechToText (pocketsphinx in worker threads)', () => {
     }
   });
 
-  it('rejects 24 kHz audio with a clear error instead of mis-recognising it', async () => {
+  it('transcribes 24 kHz audio by resampling it to the decoder rate', async () => {
+    const session = await openSession({ sampleRate: 24000, expected: 'digits' });
+    const rec = record(session);
+    const audio = await speak('six oh six oh one', 24000, 'rms');
+    for (const [i, frame] of frames(
+      concat(new Int16Array(4800), audio, new Int16Array(4800)),
+      24000,
+    ).entries()) {
+      session.write(bufferView(frame));
+      if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    const final = rec.nextFinal();
+    session.endUtterance();
+    expect(wordsToDigits((await final).text)).toBe('60601');
+  });
+
+  it('rejects sample rates it cannot take with a clear error', async () => {
     const before = pool.stats();
-    await expect(stt.open({ sampleRate: 24000 })).rejects.toMatchObject({
+    await expect(stt.open({ sampleRate: 44100 })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
-      message: 'local speech to text takes 16000 Hz audio, got 24000 Hz',
+      message: 'local speech to text takes 16000 or 24000 Hz audio, got 44100 Hz',
     });
     expect(pool.stats().inUse).toBe(before.inUse);
   });
