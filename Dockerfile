@@ -32,8 +32,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# Runtime data directories (e.g. config/ or data/ with models) must be copied here explicitly once they
-# exist: COPY fails on a missing source, so there is no "copy if present".
+# Bundled runtime data (voice catalogue; later agents and scenarios). COPY fails on a missing source,
+# so every new runtime data directory must be added here explicitly.
+COPY --from=build /app/config ./config
 USER 10001:10001
 EXPOSE 8080
 # Kubernetes probes (GET /health, GET /ready) decide health; no Docker HEALTHCHECK.

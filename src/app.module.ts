@@ -8,6 +8,7 @@ import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LoggerModule } from './logging/logger.module';
 import { ROOT_LOGGER } from './logging/root-logger.token';
 import { SessionModule } from './session/session.module';
+import { SpeechModule } from './speech/speech.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import type { Telemetry } from './telemetry/telemetry';
 
@@ -30,6 +31,7 @@ export class AppModule {
         HealthModule,
         LifecycleModule,
         SessionModule,
+        SpeechModule,
       ],
       providers: [
         { provide: ROOT_LOGGER, useValue: logger },

@@ -39,6 +39,9 @@ export class AppConfig {
     sttDriver: SpeechDriver;
     ttsDriver: SpeechDriver;
     vadDriver: VadDriver;
+    sttPoolMax: number;
+    sttPoolMinIdle: number;
+    voicesFile?: string;
     azure: { key?: string; region?: string; endpoint?: string };
   };
   readonly llm!: {

@@ -272,6 +272,45 @@ export class EnvSchema {
 
   @Setting({
     group: 'speech',
+    kind: 'integer',
+    default: 4,
+    minimum: 1,
+    maximum: 64,
+    description:
+      'Embedded speech-to-text decoders at most (≈100 MB of memory each); calls beyond it wait for a free decoder.',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  STT_POOL_MAX = 4;
+
+  @Setting({
+    group: 'speech',
+    kind: 'integer',
+    default: 1,
+    minimum: 0,
+    maximum: 64,
+    description: 'Embedded speech-to-text decoders kept warm (created at boot, ~0.5 s each).',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  STT_POOL_MIN_IDLE = 1;
+
+  @Setting({
+    group: 'speech',
+    kind: 'string',
+    example: 'config/voices.yaml',
+    description:
+      'Voice catalogue (aliases → engine voice, style, rate); unset → the bundled config/voices.yaml.',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  VOICES_FILE?: string;
+
+  @Setting({
+    group: 'speech',
     kind: 'string',
     secret: 'value',
     requiredWhen: 'STT_DRIVER or TTS_DRIVER is azure',

@@ -114,6 +114,9 @@ function toAppConfig(e: EnvSchema): AppConfig {
       sttDriver: e.STT_DRIVER,
       ttsDriver: e.TTS_DRIVER,
       vadDriver: e.VAD_DRIVER,
+      sttPoolMax: e.STT_POOL_MAX,
+      sttPoolMinIdle: Math.min(e.STT_POOL_MIN_IDLE, e.STT_POOL_MAX),
+      voicesFile: e.VOICES_FILE,
       azure: { key: e.AZURE_SPEECH_KEY, region: e.AZURE_SPEECH_REGION, endpoint: e.AZURE_SPEECH_ENDPOINT },
     },
     llm: {

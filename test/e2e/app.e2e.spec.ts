@@ -27,6 +27,19 @@ describe('the service on port 0 (embedded defaults)', () => {
     expect(body).toMatchObject({ status: 'ok', ready: true });
     expect(body.details.sessionStore).toMatchObject({ status: 'up', state: 'up', driver: 'memory' });
     expect(body.details.calls).toMatchObject({ status: 'up', active: 0, capacity: 100, draining: false });
+    expect(body.details['speech.stt']).toMatchObject({ status: 'up', driver: 'local' });
+    expect(body.details['speech.tts']).toMatchObject({ status: 'up', driver: 'local' });
+    expect(body.details['speech.vad']).toMatchObject({ status: 'up', driver: 'silero' });
+    expect(body.details['pool.pocketsphinx']).toMatchObject({ status: 'up', max: 4 });
+  });
+
+  it('shows the engine pools on /api/v1/pools with the warm minimum created at boot', async () => {
+    const res = await fetch(`${t.baseUrl}/api/v1/pools`);
+    expect(res.status).toBe(200);
+    const { pools } = (await res.json()) as { pools: Array<Record<string, unknown>> };
+    expect(pools).toEqual([
+      expect.objectContaining({ name: 'pocketsphinx', max: 4, inUse: 0, idle: 1, created: 1, waiting: 0 }),
+    ]);
   });
 
   it('publishes OpenAPI at /docs-json with the session endpoints, and the UI at /docs', async () => {
@@ -34,7 +47,14 @@ describe('the service on port 0 (embedded defaults)', () => {
       paths: Record<string, Record<string, unknown>>;
     };
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/sessions', '/api/v1/sessions/{id}', '/health', '/ready', '/metrics']),
+      expect.arrayContaining([
+        '/api/v1/sessions',
+        '/api/v1/sessions/{id}',
+        '/api/v1/pools',
+        '/health',
+        '/ready',
+        '/metrics',
+      ]),
     );
     expect(Object.keys(doc.paths['/api/v1/sessions/{id}'])).toEqual(
       expect.arrayContaining(['get', 'delete']),

@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config';
+import type { ResourcePool } from '../common/pool/resource-pool';
+import { AzureSpeechToText } from './azure/azure-speech-to-text';
+import { AzureTextToSpeech } from './azure/azure-text-to-speech';
+import { FliteTextToSpeech, fliteAvailable } from './local/flite-text-to-speech';
+import { createPocketsphinxPool, LocalSpeechToText } from './local/local-speech-to-text';
+import type { SpeechToText, TextToSpeech, VoiceActivityDetector } from './ports';
+import { SileroVad } from './vad/silero-vad';
+import { WebRtcVad } from './vad/webrtc-vad';
+import { VoiceCatalogue, type VoiceEngine } from './voice-catalogue';
+
+/** The bundled catalogue (two levels up from both src/speech and dist/speech). */
+export const DEFAULT_VOICES_FILE = join(__dirname, '..', '..', 'config', 'voices.yaml');
+
+export interface SpeechEngines {
+  stt: SpeechToText;
+  tts: TextToSpeech;
+  vad: VoiceActivityDetector;
+  voices: VoiceCatalogue;
+  /** Which catalogue entry (local or azure voice) the TTS driver takes. */
+  voiceEngine: VoiceEngine;
+  pools: ResourcePool<unknown>[];
+  /** Problems found while starting engines, by component; empty when all started. */
+  failures: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const azureConnection = (config: AppConfig) => ({
+  key: config.speech.azure.key ?? '',
+  region: config.speech.azure.region,
+  endpoint: config.speech.azure.endpoint,
+});
+
+/**
+ * Builds the speech drivers selected by configuration and starts them (warm pools, VAD model).
+ * A driver that cannot start is reported in `failures` — with the Debian package to install when that
+ * is the cause — instead of crashing the process: /ready turns 503 and says why. Shared by the Nest
+ * module and the CLI so both run exactly the same engines.
+ */
+export async function startSpeechEngines(config: AppConfig, logger: Logger): Promise<SpeechEngines> {
+  const log = logger.child({ module: 'speech' });
+  const failures: Record<string, string> = {};
+  const pools: ResourcePool<unknown>[] = [];
+  const voices = VoiceCatalogue.fromFile(config.speech.voicesFile ?? DEFAULT_VOICES_FILE);
+
+  let stt: SpeechToText;
+  if (config.speech.sttDriver === 'azure') {
+    stt = new AzureSpeechToText({ ...azureConnection(config), logger: log });
+  } else {
+    const pool = createPocketsphinxPool({
+      max: config.speech.sttPoolMax,
+      minIdle: config.speech.sttPoolMinIdle,
+      logger: log,
+    });
+    pools.push(pool as ResourcePool<unknown>);
+    stt = new LocalSpeechToText(pool, log);
+    try {
+      await pool.start();
+    } catch (err) {
+      failures.stt = err instanceof Error ? err.message : String(err);
+      log.error({ err: { message: failures.stt } }, 'embedded speech-to-text (pocketsphinx) failed to start');
+    }
+  }
+
+  let tts: TextToSpeech;
+  if (config.speech.ttsDriver === 'azure') {
+    tts = new AzureTextToSpeech({ ...azureConnection(config), logger: log });
+  } else {
+    tts = new FliteTextToSpeech();
+    if (!(await fliteAvailable())) {
+      failures.tts = 'flite is not installed: apt-get install flite';
+      log.error(failures.tts);
+    }
+  }
+
+  let vad: VoiceActivityDetector;
+  try {
+    if (config.speech.vadDriver === 'webrtc') {
+      const webrtc = new WebRtcVad();
+      await webrtc.init();
+      vad = webrtc;
+    } else {
+      const silero = new SileroVad();
+      silero.init();
+      vad = silero;
+    }
+  } catch (err) {
+    failures.vad = err instanceof Error ? err.message : String(err);
+    log.error(
+      { err: { message: failures.vad } },
+      `voice activity detector (${config.speech.vadDriver}) failed to start`,
+    );
+    vad = new WebRtcVad();
+  }
+
+  return {
+    stt,
+    tts,
+    vad,
+    voices,
+    voiceEngine: config.speech.ttsDriver === 'azure' ? 'azure' : 'local',
+    pools,
+    failures,
+    async close() {
+      await Promise.all(pools.map((p) => p.close()));
+      if (vad instanceof SileroVad) vad.dispose();
+    },
+  };
+}
