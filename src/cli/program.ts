@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../common/version';
 import { registerConfigCommand } from './commands/config.command';
 import { registerServeCommand } from './commands/serve.command';
+import { registerSpeechCommands } from './commands/speech.commands';
 
 /**
  * The `voxline` command. Every subcommand writes its result to stdout and its logs to stderr, and fails
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerConfigCommand(program);
+  registerSpeechCommands(program);
   return program;
 }
 

@@ -39,7 +39,14 @@ const azureConnection = (config: AppConfig) => ({
  * is the cause — instead of crashing the process: /ready turns 503 and says why. Shared by the Nest
  * module and the CLI so both run exactly the same engines.
  */
-export async function startSpeechEngines(config: AppConfig, logger: Logger): Promise<SpeechEngines> {
+export type SpeechComponent = 'stt' | 'tts' | 'vad';
+
+export async function startSpeechEngines(
+  config: AppConfig,
+  logger: Logger,
+  /** Components to start (the CLI starts only what a command needs); the others are created idle. */
+  start: readonly SpeechComponent[] = ['stt', 'tts', 'vad'],
+): Promise<SpeechEngines> {
   const log = logger.child({ module: 'speech' });
   const failures: Record<string, string> = {};
   const pools: ResourcePool<unknown>[] = [];
@@ -57,7 +64,7 @@ export async function startSpeechEngines(config: AppConfig, logger: Logger): Pro
     pools.push(pool as ResourcePool<unknown>);
     stt = new LocalSpeechToText(pool, log);
     try {
-      await pool.start();
+      if (start.includes('stt')) await pool.start();
     } catch (err) {
       failures.stt = err instanceof Error ? err.message : String(err);
       log.error({ err: { message: failures.stt } }, 'embedded speech-to-text (pocketsphinx) failed to start');
@@ -69,7 +76,7 @@ export async function startSpeechEngines(config: AppConfig, logger: Logger): Pro
     tts = new AzureTextToSpeech({ ...azureConnection(config), logger: log });
   } else {
     tts = new FliteTextToSpeech();
-    if (!(await fliteAvailable())) {
+    if (start.includes('tts') && !(await fliteAvailable())) {
       failures.tts = 'flite is not installed: apt-get install flite';
       log.error(failures.tts);
     }
@@ -79,11 +86,11 @@ export async function startSpeechEngines(config: AppConfig, logger: Logger): Pro
   try {
     if (config.speech.vadDriver === 'webrtc') {
       const webrtc = new WebRtcVad();
-      await webrtc.init();
+      if (start.includes('vad')) await webrtc.init();
       vad = webrtc;
     } else {
       const silero = new SileroVad();
-      silero.init();
+      if (start.includes('vad')) silero.init();
       vad = silero;
     }
   } catch (err) {
