@@ -1,5 +1,5 @@
 // The @echogarden emscripten builds ship no type declarations.
-declare module '@echogarden/speex-resampler-wasm' {
+declare module '@echogarden/speex-resampler-wasm/simd' {
   const factory: () => Promise<unknown>;
   export default factory;
 }

@@ -8,7 +8,7 @@ import { int16View, bufferView } from '../../audio/pcm';
 import { resampleAll } from '../../audio/resampler';
 import { decodePcm16Mono } from '../../audio/wav';
 import { TextToSpeech, type SynthesisRequest } from '../ports';
-import { splitSentences } from './sentences';
+import { synthesisUnits } from './sentences';
 
 export interface FliteOptions {
   binary?: string;
@@ -56,7 +56,7 @@ export class FliteTextToSpeech extends TextToSpeech {
     if (request.ssml)
       throw new DomainError('NOT_AVAILABLE', 'the local flite engine does not speak SSML; send plain text');
     const voice = FLITE_VOICES.has(request.voice.name) ? request.voice.name : 'slt';
-    const sentences = splitSentences(request.text);
+    const sentences = synthesisUnits(request.text);
     const chunkBytes = Math.round((request.sampleRate * this.chunkMs) / 1000) * 2;
     // Synthesis of sentence k+1 starts while sentence k is being consumed.
     let next = sentences.length > 0 ? this.sentence(sentences[0], voice, request) : undefined;

@@ -40,3 +40,15 @@ export function splitSentences(text: string): string[] {
   if (rest) out.push(rest);
   return out;
 }
+
+/**
+ * Sentences for synthesis, with the first one cut after its first clause ("Hello," / "Sure:") so the
+ * caller hears audio sooner while the rest is synthesized. A comma inside a number ("1,250") has no
+ * space after it and is never a cut point; a tail shorter than three words is not worth a cut.
+ */
+export function synthesisUnits(text: string): string[] {
+  const sentences = splitSentences(text);
+  const m = sentences.length > 0 ? /^(.+?[,:—])\s+(.+)$/u.exec(sentences[0]) : null;
+  if (!m || m[2].split(' ').length < 3) return sentences;
+  return [m[1], m[2], ...sentences.slice(1)];
+}
