@@ -1,4 +1,5 @@
 import { Resampler, resampleAll } from '../../../src/audio/resampler';
+import { concat } from '../../support/audio';
 
 const TONES = [
   { hz: 300, amp: 6000 },
@@ -35,13 +36,7 @@ function snrDb(out: Int16Array, rate: number, skip: number, maxLag = 64): number
 function frameByFrame(r: Resampler, input: Int16Array, frame: number): Int16Array {
   const parts: Int16Array[] = [];
   for (let i = 0; i < input.length; i += frame) parts.push(r.process(input.subarray(i, i + frame)).slice());
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(...parts);
 }
 
 describe('Resampler (speex, stateful)', () => {
