@@ -4,6 +4,7 @@ import type { AppConfig } from '../config';
 import type { ResourcePool } from '../common/pool/resource-pool';
 import { AzureSpeechToText } from './azure/azure-speech-to-text';
 import { AzureTextToSpeech } from './azure/azure-text-to-speech';
+import { createEspeakPool, EspeakTextToSpeech } from './local/espeak/espeak-text-to-speech';
 import { FliteTextToSpeech, fliteAvailable } from './local/flite-text-to-speech';
 import { createPocketsphinxPool, LocalSpeechToText } from './local/local-speech-to-text';
 import type { SpeechToText, TextToSpeech, VoiceActivityDetector } from './ports';
@@ -46,6 +47,7 @@ export async function startSpeechEngines(
   logger: Logger,
   /** Components to start (the CLI starts only what a command needs); the others are created idle. */
   start: readonly SpeechComponent[] = ['stt', 'tts', 'vad'],
+  options: { fliteBinary?: string } = {},
 ): Promise<SpeechEngines> {
   const log = logger.child({ module: 'speech' });
   const failures: Record<string, string> = {};
@@ -74,10 +76,18 @@ export async function startSpeechEngines(
   let tts: TextToSpeech;
   if (config.speech.ttsDriver === 'azure') {
     tts = new AzureTextToSpeech({ ...azureConnection(config), logger: log });
+  } else if (await fliteAvailable(options.fliteBinary)) {
+    tts = new FliteTextToSpeech({ binary: options.fliteBinary });
   } else {
-    tts = new FliteTextToSpeech();
-    if (start.includes('tts') && !(await fliteAvailable())) {
-      failures.tts = 'flite is not installed: apt-get install flite';
+    // flite is the better voice; espeak-ng ships inside an npm package, so the service still talks.
+    log.warn('flite is not installed (apt-get install flite): using the embedded espeak-ng voice instead');
+    const pool = createEspeakPool();
+    pools.push(pool as ResourcePool<unknown>);
+    tts = new EspeakTextToSpeech(pool);
+    try {
+      if (start.includes('tts')) await pool.start();
+    } catch (err) {
+      failures.tts = `flite is not installed (apt-get install flite) and espeak-ng failed to start: ${err instanceof Error ? err.message : String(err)}`;
       log.error(failures.tts);
     }
   }

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { DomainError } from '../../../common/errors';
+import { workerEntry } from '../../../common/worker-entry';
 import type { ExpectedInput } from '../../ports/speech-to-text.port';
 import type { DecoderWorkerData, FinalResult, FromWorker, ToWorker } from './decoder.worker';
 
@@ -52,21 +52,6 @@ const DEFAULTS = {
 };
 
 /**
- * The compiled worker is decoder.worker.js next to this file. Under Jest (TypeScript sources, no build)
- * there is no .js file, and a worker does not inherit Jest's transform: load the .ts source through
- * @swc-node/register (a devDependency), resolved from here so the worker's cwd does not matter.
- */
-function workerEntry(): { file: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts')) {
-    return {
-      file: join(__dirname, 'decoder.worker.ts'),
-      execArgv: ['-r', require.resolve('@swc-node/register')],
-    };
-  }
-  return { file: join(__dirname, 'decoder.worker.js'), execArgv: [] };
-}
-
-/**
  * Main-thread handle of one pocketsphinx decoder running in its own worker thread. Audio goes in as
  * transferred buffers; results come back through the attached listener. Any crash, exit or missed
  * watchdog deadline turns the handle broken: the listener hears it once, and the owner discards it.
@@ -109,7 +94,7 @@ export class PocketsphinxDecoder {
       partialIntervalMs: options.partialIntervalMs ?? DEFAULTS.partialIntervalMs,
       maxUtteranceMs: options.maxUtteranceMs ?? DEFAULTS.maxUtteranceMs,
     };
-    const entry = workerEntry();
+    const entry = workerEntry(__dirname, 'decoder.worker', __filename);
     const workerData: DecoderWorkerData = {
       modelDir: options.modelDir,
       partialIntervalMs: settings.partialIntervalMs,
