@@ -6,7 +6,11 @@ import { join } from 'node:path';
  * transform, so the .ts source is loaded through @swc-node/register (a devDependency), resolved from
  * here so the worker's cwd does not matter.
  */
-export function workerEntry(dir: string, name: string, callerFile: string): { file: string; execArgv: string[] } {
+export function workerEntry(
+  dir: string,
+  name: string,
+  callerFile: string,
+): { file: string; execArgv: string[] } {
   if (callerFile.endsWith('.ts')) {
     return { file: join(dir, `${name}.ts`), execArgv: ['-r', require.resolve('@swc-node/register')] };
   }
