@@ -7,6 +7,7 @@ import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LoggerModule } from './logging/logger.module';
 import { ROOT_LOGGER } from './logging/root-logger.token';
+import { LlmModule } from './llm/llm.module';
 import { SessionModule } from './session/session.module';
 import { SpeechModule } from './speech/speech.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
@@ -32,6 +33,7 @@ export class AppModule {
         LifecycleModule,
         SessionModule,
         SpeechModule,
+        LlmModule,
       ],
       providers: [
         { provide: ROOT_LOGGER, useValue: logger },

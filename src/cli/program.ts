@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../common/version';
+import { registerChatCommand } from './commands/chat.command';
 import { registerConfigCommand } from './commands/config.command';
 import { registerServeCommand } from './commands/serve.command';
 import { registerSpeechCommands } from './commands/speech.commands';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerConfigCommand(program);
   registerSpeechCommands(program);
+  registerChatCommand(program);
   return program;
 }
 

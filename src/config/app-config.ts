@@ -46,8 +46,21 @@ export class AppConfig {
   };
   readonly llm!: {
     driver: LlmDriver;
+    scenariosDir?: string;
+    defaultScenario: string;
+    timeouts: { firstTokenMs: number; idleMs: number; totalMs: number };
+    maxRetries: number;
+    maxConcurrency: number;
+    queueTimeoutMs: number;
+    maxToolSteps: number;
     openai: { baseUrl?: string; apiKey?: string; model?: string };
-    azure: { endpoint?: string; apiKey?: string; deployment?: string; apiVersion: string };
+    azure: {
+      endpoint?: string;
+      apiKey?: string;
+      deployment?: string;
+      apiVersion: string;
+      useManagedIdentity: boolean;
+    };
   };
   readonly acs!: {
     connectionString?: string;

@@ -357,6 +357,130 @@ export class EnvSchema {
 
   @Setting({
     group: 'llm',
+    kind: 'string',
+    example: 'config/scenarios',
+    description:
+      'Directory of scenarios (one folder each with scenario.yaml and agents/*.yaml); unset → the bundled config/scenarios.',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  SCENARIOS_DIR?: string;
+
+  @Setting({
+    group: 'llm',
+    kind: 'string',
+    default: 'insurance',
+    description: 'Scenario a call runs when it does not choose one.',
+  })
+  @IsString()
+  @Matches(/^[a-z][a-z0-9_]*$/, {
+    message: 'DEFAULT_SCENARIO must be a scenario folder name (lower case, digits, _)',
+  })
+  DEFAULT_SCENARIO = 'insurance';
+
+  @Setting({
+    group: 'llm',
+    kind: 'integer',
+    default: 8000,
+    minimum: 100,
+    maximum: 120000,
+    description: 'Longest wait for the first token of an answer (retries included).',
+  })
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  LLM_FIRST_TOKEN_TIMEOUT_MS = 8000;
+
+  @Setting({
+    group: 'llm',
+    kind: 'integer',
+    default: 5000,
+    minimum: 100,
+    maximum: 120000,
+    description: 'Longest silence between two chunks of a streaming answer.',
+  })
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  LLM_IDLE_TIMEOUT_MS = 5000;
+
+  @Setting({
+    group: 'llm',
+    kind: 'integer',
+    default: 30000,
+    minimum: 1000,
+    maximum: 600000,
+    description: 'Longest time for a whole streaming answer.',
+  })
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
+  LLM_TOTAL_TIMEOUT_MS = 30000;
+
+  @Setting({
+    group: 'llm',
+    kind: 'integer',
+    default: 2,
+    minimum: 0,
+    maximum: 10,
+    description: 'Retries (with backoff, honouring retry-after) before the first token only.',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  LLM_MAX_RETRIES = 2;
+
+  @Setting({
+    group: 'llm',
+    kind: 'integer',
+    default: 32,
+    minimum: 1,
+    maximum: 10000,
+    description: 'Requests in flight to the LLM endpoint at once (per replica); more wait in a queue.',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  LLM_MAX_CONCURRENCY = 32;
+
+  @Setting({
+    group: 'llm',
+    kind: 'integer',
+    default: 2000,
+    minimum: 0,
+    maximum: 60000,
+    description: 'Longest wait in the LLM queue before the request fails as over capacity.',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(60000)
+  LLM_QUEUE_TIMEOUT_MS = 2000;
+
+  @Setting({
+    group: 'llm',
+    kind: 'integer',
+    default: 5,
+    minimum: 1,
+    maximum: 20,
+    description: 'Tool calls an agent may chain in one turn.',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  LLM_MAX_TOOL_STEPS = 5;
+
+  @Setting({
+    group: 'llm',
+    kind: 'boolean',
+    default: false,
+    description: 'Authenticate to Azure OpenAI with the managed identity instead of AZURE_OPENAI_API_KEY.',
+  })
+  @IsBoolean()
+  AZURE_OPENAI_USE_MANAGED_IDENTITY = false;
+
+  @Setting({
+    group: 'llm',
     kind: 'url',
     example: 'http://127.0.0.1:11434/v1',
     description: 'OpenAI-compatible base URL (unset → api.openai.com).',
@@ -409,8 +533,11 @@ export class EnvSchema {
     requiredWhen: 'LLM_DRIVER is azure-openai',
     description: 'Azure OpenAI API key.',
   })
-  @ValidateIf((o: EnvSchema) => o.LLM_DRIVER === 'azure-openai')
-  @IsNotEmpty({ message: 'AZURE_OPENAI_API_KEY is required when LLM_DRIVER is azure-openai' })
+  @ValidateIf((o: EnvSchema) => o.LLM_DRIVER === 'azure-openai' && !o.AZURE_OPENAI_USE_MANAGED_IDENTITY)
+  @IsNotEmpty({
+    message:
+      'AZURE_OPENAI_API_KEY is required when LLM_DRIVER is azure-openai (unless AZURE_OPENAI_USE_MANAGED_IDENTITY=true)',
+  })
   AZURE_OPENAI_API_KEY?: string;
 
   @Setting({

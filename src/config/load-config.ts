@@ -121,12 +121,24 @@ function toAppConfig(e: EnvSchema): AppConfig {
     },
     llm: {
       driver: e.LLM_DRIVER,
+      scenariosDir: e.SCENARIOS_DIR,
+      defaultScenario: e.DEFAULT_SCENARIO,
+      timeouts: {
+        firstTokenMs: e.LLM_FIRST_TOKEN_TIMEOUT_MS,
+        idleMs: e.LLM_IDLE_TIMEOUT_MS,
+        totalMs: e.LLM_TOTAL_TIMEOUT_MS,
+      },
+      maxRetries: e.LLM_MAX_RETRIES,
+      maxConcurrency: e.LLM_MAX_CONCURRENCY,
+      queueTimeoutMs: e.LLM_QUEUE_TIMEOUT_MS,
+      maxToolSteps: e.LLM_MAX_TOOL_STEPS,
       openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },
       azure: {
         endpoint: e.AZURE_OPENAI_ENDPOINT,
         apiKey: e.AZURE_OPENAI_API_KEY,
         deployment: e.AZURE_OPENAI_DEPLOYMENT,
         apiVersion: e.AZURE_OPENAI_API_VERSION,
+        useManagedIdentity: e.AZURE_OPENAI_USE_MANAGED_IDENTITY,
       },
     },
     acs: {

@@ -33,6 +33,33 @@ describe('the service on port 0 (embedded defaults)', () => {
     expect(body.details['pool.pocketsphinx']).toMatchObject({ status: 'up', max: 4 });
   });
 
+  it('lists scenarios and agents on the admin API', async () => {
+    const scenarios = (await (await fetch(`${t.baseUrl}/api/v1/scenarios`)).json()) as {
+      default: string;
+      scenarios: Array<{ name: string }>;
+    };
+    expect(scenarios).toMatchObject({
+      default: 'insurance',
+      scenarios: [{ name: 'insurance', startAgent: 'authentication' }],
+    });
+    const agents = (await (await fetch(`${t.baseUrl}/api/v1/agents`)).json()) as {
+      agents: Array<{ name: string }>;
+    };
+    expect(agents.agents.map((a) => a.name)).toEqual(['authentication', 'claims', 'policy']);
+    const claims = await (await fetch(`${t.baseUrl}/api/v1/agents/claims`)).json();
+    expect(claims).toMatchObject({
+      name: 'claims',
+      tools: ['record_claim', 'escalate_to_human', 'end_call'],
+      handoffs: [{ to: 'policy', type: 'discrete' }],
+    });
+    expect((await fetch(`${t.baseUrl}/api/v1/agents/nobody`)).status).toBe(404);
+    const insurance = await (await fetch(`${t.baseUrl}/api/v1/scenarios/insurance`)).json();
+    expect(insurance).toMatchObject({
+      name: 'insurance',
+      handoffs: expect.arrayContaining([expect.objectContaining({ tool: 'handoff_to_claims' })]),
+    });
+  });
+
   it('shows the engine pools on /api/v1/pools with the warm minimum created at boot', async () => {
     const res = await fetch(`${t.baseUrl}/api/v1/pools`);
     expect(res.status).toBe(200);

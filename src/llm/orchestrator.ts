@@ -1,0 +1,394 @@
+import type { Logger } from 'pino';
+import { DomainError } from '../common/errors';
+import type { ContextValue, HistoryEntry, ToolCallRecord } from '../session/session.types';
+import type { SessionWriteQueue } from '../session/session-write-queue';
+import type { ExpectedInput } from '../speech/ports';
+import { SpanKind } from '@opentelemetry/api';
+import { recordSpanError, startSpan } from '../telemetry/spans';
+import type { LoadedScenario } from './agents/agent-loader';
+import { expectedInputFor, type AgentSpec, type HandoffSpec, type HandoffType } from './agents/agent.types';
+import type { CallAction, CallControl } from './call-control.port';
+import { dialogState, type LocalModelInput } from './local/local-chat-model';
+import { render } from './local/templates';
+import type { ChatMessage, ChatModel, ToolCall, ToolSpec } from './ports';
+import type { ToolRegistry } from './tools/tool-registry';
+
+export interface ConversationState {
+  sessionId: string;
+  callConnectionId?: string;
+  scenario: LoadedScenario;
+  agent: string;
+  messages: ChatMessage[];
+  /** Where the active agent's part of the conversation starts in `messages`. */
+  since: number;
+  context: Record<string, ContextValue>;
+  caller?: string;
+  turn: number;
+  visited: Set<string>;
+}
+
+export interface TurnMetricsSummary {
+  turn: number;
+  agent: string;
+  llm_ttft_ms?: number;
+  tool_steps: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export type TurnEvent =
+  /** Text for speech, as it streams. */
+  | { type: 'text_delta'; agent: string; delta: string }
+  /** One complete agent message of the turn. */
+  | { type: 'agent_text'; agent: string; text: string }
+  | { type: 'tool_call'; agent: string; name: string; arguments: unknown }
+  | { type: 'tool_result'; agent: string; name: string; result: unknown; error?: string }
+  | { type: 'handoff'; from: string; to: string; mode: HandoffType }
+  | { type: 'call_action'; action: CallAction }
+  /** The model failed (outage, timeout): the pipeline turns this into a spoken apology. */
+  | { type: 'error'; error: DomainError }
+  | { type: 'turn_end'; metrics: TurnMetricsSummary };
+
+export interface OrchestratorDeps {
+  model: ChatModel;
+  tools: ToolRegistry;
+  callControl: CallControl;
+  writer?: SessionWriteQueue;
+  maxToolSteps?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+interface StepResult {
+  text: string;
+  calls: ToolCall[];
+  error?: DomainError;
+  usage: { prompt: number; completion: number };
+}
+
+const safeJson = (s: string): unknown => {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+};
+
+/**
+ * Runs agent turns for one conversation: builds the messages (system prompt + history + context),
+ * streams the model, runs the tool loop (with a step limit), performs hand-offs between the scenario's
+ * agents, emits text deltas for speech as they come, and records history, context and hand-offs in
+ * the session store (through the non-blocking write queue).
+ */
+export class Orchestrator {
+  private readonly maxToolSteps: number;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: OrchestratorDeps) {
+    this.maxToolSteps = deps.maxToolSteps ?? 5;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** A new conversation: the start agent's greeting is the first agent message. */
+  start(
+    scenario: LoadedScenario,
+    sessionId: string,
+    options: { caller?: string; callConnectionId?: string } = {},
+  ) {
+    const agent = scenario.scenario.startAgent;
+    const state: ConversationState = {
+      sessionId,
+      callConnectionId: options.callConnectionId,
+      scenario,
+      agent,
+      messages: [],
+      since: 0,
+      context: {},
+      caller: options.caller,
+      turn: 0,
+      visited: new Set([agent]),
+    };
+    const greeting = this.agentSpec(state).greeting;
+    state.messages.push({ role: 'assistant', content: greeting });
+    this.record(state, [{ role: 'agent', text: greeting, at: this.now().toISOString(), agent, turn: 0 }]);
+    this.deps.writer?.update(sessionId, { agent, scenario: scenario.scenario.name });
+    return { state, greeting: { agent, text: greeting } };
+  }
+
+  agentSpec(state: ConversationState): AgentSpec {
+    const spec = state.scenario.agents.get(state.agent);
+    if (!spec)
+      throw new DomainError(
+        'INTERNAL',
+        `agent ${state.agent} is not in scenario ${state.scenario.scenario.name}`,
+      );
+    return spec;
+  }
+
+  /** What the caller's next turn should contain (for the STT grammar / phrase hints). */
+  expectedInput(state: ConversationState): ExpectedInput {
+    const spec = this.agentSpec(state);
+    if (spec.local.slots.length === 0) return 'free';
+    return expectedInputFor(
+      dialogState(spec.local, state.messages, state.since, state.context).pending?.type,
+    );
+  }
+
+  /**
+   * Barge-in: the caller heard only `heard` of the last agent message. The conversation keeps only
+   * that, marked as interrupted, so the model never believes it said what was cut.
+   */
+  cutLastAgentMessage(state: ConversationState, heard: string): void {
+    for (let i = state.messages.length - 1; i >= 0; i--) {
+      const m = state.messages[i];
+      if (m.role === 'assistant' && m.content) {
+        state.messages[i] = { ...m, content: heard.trim() ? `${heard.trim()} …` : '' };
+        return;
+      }
+    }
+  }
+
+  async *runTurn(
+    state: ConversationState,
+    callerText: string,
+    signal?: AbortSignal,
+  ): AsyncIterable<TurnEvent> {
+    state.turn++;
+    const turn = state.turn;
+    const started = performance.now();
+    let ttft: number | undefined;
+    let toolSteps = 0;
+    let promptTokens = 0;
+    let completionTokens = 0;
+    state.messages.push({ role: 'user', content: callerText });
+    this.record(state, [{ role: 'caller', text: callerText, at: this.now().toISOString(), turn }]);
+
+    try {
+      for (let step = 0; step <= this.maxToolSteps; step++) {
+        if (signal?.aborted) return;
+        const agent = this.agentSpec(state);
+        const span = startSpan('llm.step', SpanKind.INTERNAL, {
+          attributes: { 'voxline.agent': agent.name, 'voxline.turn': turn, 'voxline.step': step },
+        });
+        let result: StepResult;
+        try {
+          result = yield* this.step(state, agent, signal, () => {
+            ttft ??= performance.now() - started;
+          });
+          if (result.error) recordSpanError(span, result.error);
+        } finally {
+          span.end();
+        }
+        const { text, calls, error, usage } = result;
+        promptTokens += usage.prompt;
+        completionTokens += usage.completion;
+        if (calls.length > 0) ttft ??= performance.now() - started;
+        if (error) {
+          yield { type: 'error', error };
+          break;
+        }
+        state.messages.push({
+          role: 'assistant',
+          content: text,
+          ...(calls.length ? { toolCalls: calls } : {}),
+        });
+        const records: ToolCallRecord[] = [];
+        if (text.trim()) yield { type: 'agent_text', agent: agent.name, text: text.trim() };
+        if (calls.length === 0) {
+          this.record(state, [
+            { role: 'agent', text: text.trim(), at: this.now().toISOString(), agent: agent.name, turn },
+          ]);
+          break;
+        }
+        if (step === this.maxToolSteps) {
+          const apology =
+            "Sorry, I'm having trouble with that request. Let me try again — could you repeat it?";
+          this.deps.logger?.warn(
+            { turn, agent: agent.name, maxToolSteps: this.maxToolSteps },
+            'tool step limit reached',
+          );
+          yield { type: 'agent_text', agent: agent.name, text: apology };
+          state.messages.push({ role: 'assistant', content: apology });
+          break;
+        }
+        toolSteps++;
+        let endTurn = false;
+        for (const call of calls) {
+          const parsed = safeJson(call.arguments);
+          yield { type: 'tool_call', agent: agent.name, name: call.name, arguments: parsed };
+          const handoff = state.scenario.scenario.handoffs.find(
+            (h) => h.from === agent.name && h.tool === call.name,
+          );
+          if (handoff) {
+            records.push({ name: call.name, arguments: parsed, result: { handoff: handoff.to } });
+            state.messages.push({
+              role: 'tool',
+              toolCallId: call.id,
+              name: call.name,
+              content: JSON.stringify({ handoff: handoff.to }),
+            });
+            yield* this.handoff(state, handoff, turn);
+            // Announced: the new agent greets and the caller answers next. Discrete: it answers now.
+            endTurn = handoff.type === 'announced';
+            break;
+          }
+          const actions: CallAction[] = [];
+          const outcome = await this.deps.tools.execute(call.name, call.arguments, {
+            sessionId: state.sessionId,
+            agent: agent.name,
+            context: state.context,
+            setContext: (values) => {
+              Object.assign(state.context, values);
+              this.deps.writer?.setContext(state.sessionId, values);
+            },
+            requestCallAction: async (action) => {
+              actions.push(action);
+              await this.deps.callControl.request(action, {
+                sessionId: state.sessionId,
+                callConnectionId: state.callConnectionId,
+              });
+            },
+            signal: signal ?? new AbortController().signal,
+          });
+          for (const action of actions) yield { type: 'call_action', action };
+          const content = outcome.ok ? outcome.result : { error: outcome.error };
+          records.push({
+            name: call.name,
+            arguments: parsed,
+            ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
+          });
+          state.messages.push({
+            role: 'tool',
+            toolCallId: call.id,
+            name: call.name,
+            content: JSON.stringify(content),
+          });
+          yield {
+            type: 'tool_result',
+            agent: agent.name,
+            name: call.name,
+            result: outcome.ok ? outcome.result : null,
+            ...(outcome.ok ? {} : { error: outcome.error }),
+          };
+        }
+        this.record(state, [
+          {
+            role: 'agent',
+            text: text.trim(),
+            at: this.now().toISOString(),
+            agent: agent.name,
+            turn,
+            toolCalls: records,
+          },
+        ]);
+        if (endTurn) break;
+      }
+    } finally {
+      const metrics: TurnMetricsSummary = {
+        turn,
+        agent: state.agent,
+        ...(ttft !== undefined ? { llm_ttft_ms: Math.round(ttft * 10) / 10 } : {}),
+        tool_steps: toolSteps,
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+      };
+      if (!signal?.aborted) yield { type: 'turn_end', metrics };
+    }
+  }
+
+  /** One model call: yields text deltas as they stream, returns the assembled result. */
+  private async *step(
+    state: ConversationState,
+    agent: AgentSpec,
+    signal: AbortSignal | undefined,
+    onFirstOutput: () => void,
+  ): AsyncGenerator<TurnEvent, StepResult> {
+    const handoffs = state.scenario.scenario.handoffs.filter((h) => h.from === agent.name);
+    const tools: ToolSpec[] = [
+      ...agent.tools.filter((t) => this.deps.tools.has(t)).map((t) => this.deps.tools.spec(t)),
+      ...handoffs.map((h) => ({
+        name: h.tool,
+        description: h.description ?? `Hand the caller over to the ${h.to} agent.`,
+        parameters: { type: 'object', properties: {}, additionalProperties: false },
+      })),
+    ];
+    const system = render(agent.prompt, {
+      caller: state.caller ?? 'an unidentified caller',
+      context: JSON.stringify(state.context),
+      time: this.now().toISOString(),
+      agent: agent.name,
+    });
+    const local: LocalModelInput = { spec: agent.local, context: state.context, since: state.since };
+    let text = '';
+    const calls: ToolCall[] = [];
+    const usage = { prompt: 0, completion: 0 };
+    let error: DomainError | undefined;
+    let finished = false;
+    for await (const event of this.deps.model.stream(
+      [{ role: 'system', content: system }, ...state.messages],
+      tools,
+      { ...agent.model, local: local as unknown as Record<string, unknown>, sessionId: state.sessionId },
+      signal,
+    )) {
+      switch (event.type) {
+        case 'text':
+          onFirstOutput();
+          text += event.delta;
+          yield { type: 'text_delta', agent: agent.name, delta: event.delta };
+          break;
+        case 'tool_call':
+          calls.push(event.call);
+          break;
+        case 'usage':
+          usage.prompt += event.promptTokens;
+          usage.completion += event.completionTokens;
+          break;
+        case 'finish':
+          finished = true;
+          break;
+        case 'error':
+          error = event.error;
+          break;
+      }
+    }
+    if (!error && !finished && !signal?.aborted)
+      error = new DomainError('PROVIDER_ERROR', 'the model stream ended without a finish reason');
+    return { text, calls, error, usage };
+  }
+
+  private *handoff(state: ConversationState, handoff: HandoffSpec, turn: number): Iterable<TurnEvent> {
+    const from = state.agent;
+    const returning = state.visited.has(handoff.to);
+    state.agent = handoff.to;
+    state.visited.add(handoff.to);
+    if (!handoff.shareContext) state.context = {};
+    const at = this.now().toISOString();
+    this.record(state, [
+      { role: 'system', text: `handoff ${from} → ${handoff.to} (${handoff.type})`, at, turn },
+    ]);
+    this.deps.writer?.update(state.sessionId, { agent: handoff.to });
+    this.deps.writer?.setContext(state.sessionId, {
+      lastHandoff: { from, to: handoff.to, mode: handoff.type, at },
+    });
+    yield { type: 'handoff', from, to: handoff.to, mode: handoff.type };
+    if (handoff.type === 'announced') {
+      const spec = this.agentSpec(state);
+      const greeting = returning ? spec.returnGreeting : spec.greeting;
+      state.since = state.messages.length;
+      state.messages.push({ role: 'assistant', content: greeting });
+      yield { type: 'text_delta', agent: spec.name, delta: greeting };
+      yield { type: 'agent_text', agent: spec.name, text: greeting };
+      this.record(state, [{ role: 'agent', text: greeting, at, agent: spec.name, turn }]);
+    } else {
+      // Discrete: the new agent picks up the caller's last message as if it had heard it.
+      let lastUser = state.messages.length - 1;
+      while (lastUser > 0 && state.messages[lastUser].role !== 'user') lastUser--;
+      state.since = lastUser;
+    }
+  }
+
+  private record(state: ConversationState, entries: HistoryEntry[]): void {
+    for (const e of entries)
+      if (e.text || e.toolCalls?.length) this.deps.writer?.appendHistory(state.sessionId, e);
+  }
+}
