@@ -61,3 +61,14 @@ export function maskPhoneNumbers(text: string): string {
 export function transcriptForLog(text: string, logTranscripts: boolean): string {
   return logTranscripts ? maskPhoneNumbers(text) : `[${text.length} chars redacted]`;
 }
+
+/**
+ * A function that removes a secret (as is and URL-encoded) from any text before it reaches a log or an
+ * error message; vendors echo keys back in URLs and messages.
+ */
+export function secretScrubber(secret: string | undefined): (text: string) => string {
+  const needles = secret
+    ? [secret, encodeURIComponent(secret)].filter((n, i, all) => n.length > 0 && all.indexOf(n) === i)
+    : [];
+  return (text) => redactUrl(needles.reduce((t, n) => t.split(n).join(CENSOR), text));
+}

@@ -17,7 +17,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import pino, { type Logger } from 'pino';
 import { DomainError, isDomainError, withTimeout } from '../../common/errors';
-import { CENSOR } from '../../logging/redact';
+import { secretScrubber } from '../../logging/redact';
 import { recordSpanError, startSpan } from '../../telemetry/spans';
 import {
   ChatModel,
@@ -126,7 +126,7 @@ abstract class RemoteChatModel extends ChatModel {
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
     this.limiter = options.limiter;
     this.logger = (options.logger ?? pino({ enabled: false })).child({ component: `${peer}-chat`, model });
-    this.scrub = scrubber(secret);
+    this.scrub = secretScrubber(secret);
   }
 
   stream(
@@ -596,11 +596,6 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function scrubber(secret: string | undefined): (text: string) => string {
-  if (!secret) return (text) => text;
-  return (text) => text.split(secret).join(CENSOR);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -6,7 +6,7 @@ import {
   SpeechConfig,
   SpeechSynthesisOutputFormat,
 } from 'microsoft-cognitiveservices-speech-sdk';
-import { CENSOR, redactUrl } from '../../logging/redact';
+import { redactUrl, secretScrubber } from '../../logging/redact';
 import { DomainError } from '../../common/errors';
 
 /** Where and how to reach Azure Speech. The key is a secret: it travels in the URL and a header. */
@@ -85,10 +85,8 @@ export function describeEndpoint(options: AzureSpeechConnectionOptions): string 
  * SDK error details may embed the connection URL, and with it the key: mask the key wherever it
  * appears (plain or URL-encoded) and any credential-looking query parameter.
  */
-export function scrubber(key: string): (text: string) => string {
-  const needles = [key, encodeURIComponent(key)].filter((n, i, all) => n.length > 0 && all.indexOf(n) === i);
-  return (text) => redactUrl(needles.reduce((t, n) => t.split(n).join(CENSOR), text));
-}
+/** Removes the key from text before it reaches logs or errors (the SDK puts it in URLs). */
+export const scrubber = (key: string): ((text: string) => string) => secretScrubber(key);
 
 /** Maps an SDK cancellation (code as enum or as its name) to a domain error; `details` is already scrubbed. */
 export function cancellationError(
