@@ -1,4 +1,6 @@
-import { statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CLI, MAIN, runNode, spawnNode } from '../support/processes';
 
 describe('the built service process', () => {
@@ -19,6 +21,18 @@ describe('the built service process', () => {
     // Service logs are JSON lines on stdout.
     for (const line of p.stdout.filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
     expect(p.stdout.some((l) => l.includes('shutdown: stopped'))).toBe(true);
+  }, 30_000);
+
+  it('refuses to start when an agent file is invalid, naming the file and the field', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'voxline-bad-scenarios-'));
+    cpSync(join(__dirname, '..', '..', 'config', 'scenarios', 'insurance'), join(root, 'insurance'), {
+      recursive: true,
+    });
+    const file = join(root, 'insurance', 'agents', 'claims.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('max_tokens: 250', 'max_tokens: lots'));
+    const { code, stderr } = await runNode([MAIN], { PORT: '0', HOST: '127.0.0.1', SCENARIOS_DIR: root });
+    expect(code).toBe(1);
+    expect(stderr).toContain('insurance/agents/claims.yaml: model.max_tokens must be a number');
   }, 30_000);
 
   it('refuses to start with an invalid configuration, listing every problem', async () => {
