@@ -8,7 +8,7 @@ import { recordSpanError, startSpan } from '../telemetry/spans';
 import type { LoadedScenario } from './agents/agent-loader';
 import { expectedInputFor, type AgentSpec, type HandoffSpec, type HandoffType } from './agents/agent.types';
 import type { CallAction, CallControl } from './call-control.port';
-import { dialogState, type LocalModelInput } from './local/local-chat-model';
+import { dialogState, parseJson, type LocalModelInput } from './local/local-chat-model';
 import { render } from './local/templates';
 import type { ChatMessage, ChatModel, ToolCall, ToolSpec } from './ports';
 import type { ToolRegistry } from './tools/tool-registry';
@@ -65,14 +65,6 @@ interface StepResult {
   error?: DomainError;
   usage: { prompt: number; completion: number };
 }
-
-const safeJson = (s: string): unknown => {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return s;
-  }
-};
 
 /**
  * Runs agent turns for one conversation: builds the messages (system prompt + history + context),
@@ -214,7 +206,7 @@ export class Orchestrator {
         toolSteps++;
         let endTurn = false;
         for (const call of calls) {
-          const parsed = safeJson(call.arguments);
+          const parsed = parseJson(call.arguments);
           yield { type: 'tool_call', agent: agent.name, name: call.name, arguments: parsed };
           const handoff = state.scenario.scenario.handoffs.find(
             (h) => h.from === agent.name && h.tool === call.name,

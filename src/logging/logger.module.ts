@@ -3,15 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule as PinoLoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { pathOf } from '../telemetry/http-tracing';
 import { redactUrl } from './redact';
 
 const PROBE_PATHS = new Set(['/health', '/ready', '/metrics']);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
-function pathOf(url = '/'): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
 
 /** nestjs-pino wired to our root logger: one JSON request log per HTTP request (probes at debug). */
 @Module({})

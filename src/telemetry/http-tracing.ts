@@ -11,7 +11,8 @@ import { extractContext, tracer } from './spans';
 const SPAN = Symbol('voxline.serverSpan');
 type TracedRequest = IncomingMessage & { [SPAN]?: Span };
 
-function pathOf(url: string | undefined): string {
+/** The path of a request URL, without its query (which may carry secrets). */
+export function pathOf(url: string | undefined): string {
   if (!url) return '/';
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);

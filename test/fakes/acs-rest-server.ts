@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback-server';
 
 /**
  * A local ACS Call Automation REST endpoint, accurate enough for the real
@@ -40,11 +40,10 @@ export class AcsRestFake {
   /** A random key per fake, base64 as in a real connection string. */
   readonly accessKey = randomBytes(32).toString('base64');
   private readonly script: AcsScriptedResponse[] = [];
-  private readonly sockets = new Set<Socket>();
-  private server: Server | undefined;
+  private loopback: LoopbackServer | undefined;
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));
       req.on('end', () => {
@@ -83,17 +82,13 @@ export class AcsRestFake {
         this.route(record, res);
       });
     });
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.loopback = await new LoopbackServer(server).listen();
     return this;
   }
 
   /** Base URL, e.g. `http://127.0.0.1:1234/`. */
   get endpoint(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/`;
+    return `http://127.0.0.1:${this.loopback!.port}/`;
   }
 
   /** `endpoint=http://127.0.0.1:PORT/;accesskey=<base64>`; pass another key to get signatures refused. */
@@ -127,8 +122,7 @@ export class AcsRestFake {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.loopback?.close();
   }
 
   /** Undefined when the request is signed with our key, else why not. */

@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback-server';
 
 /**
  * A local Chat Completions endpoint speaking the streaming protocol (`data: {chat.completion.chunk}`
@@ -51,11 +51,10 @@ export interface RecordedRequest {
 export class OpenAiSseFake {
   readonly requests: RecordedRequest[] = [];
   private readonly script: ScriptedResponse[] = [];
-  private readonly sockets = new Set<Socket>();
-  private server: Server | undefined;
+  private loopback: LoopbackServer | undefined;
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));
       req.on('end', () => {
@@ -82,17 +81,13 @@ export class OpenAiSseFake {
         void this.answer(next, record, res, () => (selfDestroyed = true));
       });
     });
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.loopback = await new LoopbackServer(server).listen();
     return this;
   }
 
   /** Base URL of the server, e.g. `http://127.0.0.1:1234`. */
   get url(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.loopback!.port}`;
   }
 
   /** Queues responses for the next requests, in order. */
@@ -107,8 +102,7 @@ export class OpenAiSseFake {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.loopback?.close();
   }
 
   private async answer(

@@ -52,7 +52,8 @@ function ruleFor(rules: AfterToolRule[] | undefined, result: unknown): AfterTool
   );
 }
 
-const parseJson = (s: string): unknown => {
+/** Tool results travel as JSON text; anything that is not JSON is kept as the text itself. */
+export const parseJson = (s: string): unknown => {
   try {
     return JSON.parse(s);
   } catch {

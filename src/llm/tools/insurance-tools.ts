@@ -133,35 +133,41 @@ export function insuranceTools(dataDir: string): ToolDefinition[] {
     },
   };
 
-  const escalate: ToolDefinition = {
-    name: 'escalate_to_human',
-    description: 'Transfer the caller to a human agent.',
-    parameters: {
-      type: 'object',
-      properties: { reason: { type: 'string' } },
-      required: ['reason'],
-      additionalProperties: false,
-    },
-    async execute(args, ctx) {
-      await ctx.requestCallAction({ type: 'transfer_requested', reason: String(args.reason) });
-      return { status: 'transfer requested' };
-    },
-  };
-
-  const endCall: ToolDefinition = {
-    name: 'end_call',
-    description: 'End the call after saying goodbye.',
-    parameters: {
-      type: 'object',
-      properties: { reason: { type: 'string' } },
-      required: ['reason'],
-      additionalProperties: false,
-    },
-    async execute(args, ctx) {
-      await ctx.requestCallAction({ type: 'hangup_requested', reason: String(args.reason) });
-      return { status: 'hang-up requested' };
-    },
-  };
+  const escalate = callActionTool(
+    'escalate_to_human',
+    'Transfer the caller to a human agent.',
+    'transfer_requested',
+    'transfer requested',
+  );
+  const endCall = callActionTool(
+    'end_call',
+    'End the call after saying goodbye.',
+    'hangup_requested',
+    'hang-up requested',
+  );
 
   return [verifyCaller, recordClaim, lookupPolicy, escalate, endCall];
+}
+
+/** A tool whose only effect is a typed call action through the CallControl port. */
+function callActionTool(
+  name: string,
+  description: string,
+  type: 'transfer_requested' | 'hangup_requested',
+  status: string,
+): ToolDefinition {
+  return {
+    name,
+    description,
+    parameters: {
+      type: 'object',
+      properties: { reason: { type: 'string' } },
+      required: ['reason'],
+      additionalProperties: false,
+    },
+    async execute(args, ctx) {
+      await ctx.requestCallAction({ type, reason: String(args.reason) });
+      return { status };
+    },
+  };
 }

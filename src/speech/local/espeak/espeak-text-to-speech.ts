@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { bufferView } from '../../../audio/pcm';
 import { Resampler } from '../../../audio/resampler';
-import { DomainError } from '../../../common/errors';
+import { DomainError, withTimeout } from '../../../common/errors';
 import { ResourcePool } from '../../../common/pool/resource-pool';
 import { workerEntry } from '../../../common/worker-entry';
 import { TextToSpeech, type SynthesisRequest } from '../../ports';
@@ -127,6 +127,9 @@ export class EspeakTextToSpeech extends TextToSpeech {
     const queue: FromEspeakWorker[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
+    // Settles when the worker is done with this request (normally or not): the engine is free again.
+    let markSettled!: () => void;
+    const settled = new Promise<void>((resolve) => (markSettled = resolve));
     const voice = request.voice.language?.toLowerCase() ?? 'en-us';
     const cancel = engine.request(
       synthesisUnits(request.text),
@@ -134,6 +137,7 @@ export class EspeakTextToSpeech extends TextToSpeech {
       Math.round(BASE_WPM * (request.voice.rate ?? 1)),
       (m) => {
         queue.push(m);
+        if (m.type === 'done' || m.type === 'error') markSettled();
         wake?.();
       },
     );
@@ -169,27 +173,11 @@ export class EspeakTextToSpeech extends TextToSpeech {
         // Stopped early (abort or consumer break): the engine is reusable once it has finished the
         // current sentence; keep it out of the pool until then.
         cancel();
-        waitDone(engine, queue, () => finished).then(
+        withTimeout(settled, 5000, 'espeak-ng stop').then(
           () => lease.release(),
           () => lease.discard('espeak did not stop'),
         );
       }
     }
   }
-}
-
-function waitDone(
-  _engine: EspeakEngine,
-  queue: FromEspeakWorker[],
-  isFinished: () => boolean,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 5000;
-    const poll = () => {
-      if (isFinished() || queue.some((m) => m.type === 'done' || m.type === 'error')) return resolve();
-      if (Date.now() > deadline) return reject(new Error('timeout'));
-      setTimeout(poll, 20);
-    };
-    poll();
-  });
 }
