@@ -46,6 +46,7 @@ export async function createApp(deps: AppDependencies): Promise<NestFastifyAppli
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(deps), adapter, {
     bufferLogs: true,
     abortOnError: false,
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new WsAdapter(app));
@@ -63,6 +64,24 @@ export async function createApp(deps: AppDependencies): Promise<NestFastifyAppli
   app.useGlobalFilters(new ProblemDetailsFilter(await app.resolve(PinoLogger)));
 
   const fastify = app.getHttpAdapter().getInstance();
+  // Our own JSON parser (Nest's is off): its errors become MALFORMED_JSON problems instead of generic
+  // 400s, and it also serves the CloudEvents media types Event Grid / ACS deliveries may use. No other
+  // body type is parsed (text/plain included): anything else is 415.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addContentTypeParser(
+    ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'],
+    { parseAs: 'string' },
+    (request, body, done) =>
+      parseJson(request, body as string, (err, value) =>
+        err
+          ? done(
+              new DomainError('MALFORMED_JSON', err.message.replace(/ but content-type .*$/i, '')),
+              undefined,
+            )
+          : done(null, value),
+      ),
+  );
   const requestDuration = metrics
     .getMeter('voxline')
     .createHistogram('voxline_http_server_duration_ms', { description: 'HTTP request duration', unit: 'ms' });

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AdminAuthGuard } from './common/auth/admin-auth.guard';
+import { CallsModule } from './calls/calls.module';
 import { ConfigModule, type AppConfig } from './config';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -34,6 +35,7 @@ export class AppModule {
         SessionModule,
         SpeechModule,
         LlmModule,
+        CallsModule,
       ],
       providers: [
         { provide: ROOT_LOGGER, useValue: logger },

@@ -30,7 +30,8 @@ export class CallbackProcessor {
     private readonly log: Logger,
   ) {}
 
-  async accept(elements: unknown[]): Promise<CallbackReceipt> {
+  /** `sessionId`: the session named by the callback URL, attached to every event as a hint. */
+  async accept(elements: unknown[], sessionId?: string): Promise<CallbackReceipt> {
     const receipt: CallbackReceipt = { accepted: 0, duplicates: 0, unknown: 0, rejected: [] };
     for (const [index, element] of elements.entries()) {
       const parsed = parseCallbackElement(element);
@@ -58,7 +59,7 @@ export class CallbackProcessor {
       }
       receipt.accepted++;
       this.counters.accepted++;
-      this.track(parsed.event);
+      this.track(sessionId ? { ...parsed.event, sessionId } : parsed.event);
     }
     if (receipt.rejected.length > 0)
       this.log.warn({ rejected: receipt.rejected }, 'invalid ACS callback elements rejected');
@@ -69,10 +70,15 @@ export class CallbackProcessor {
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled([...this.inFlight]),
-        new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now()))),
+        new Promise((r) => {
+          timer = setTimeout(r, Math.max(1, deadline - Date.now()));
+          timer.unref();
+        }),
       ]);
+      clearTimeout(timer);
     }
     return this.inFlight.size === 0;
   }

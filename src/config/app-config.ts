@@ -3,6 +3,7 @@ import type {
   LlmDriver,
   LogLevel,
   MediaAudioFormat,
+  MediaFailurePolicy,
   SpeechDriver,
   StreamingMode,
   VadDriver,
@@ -70,6 +71,12 @@ export class AppConfig {
     jwksUrl: string;
     callbackSigningSecret?: string;
     eventGridSecret?: string;
+    timeoutMs: number;
+    /** E.164 numbers whose incoming calls are rejected. */
+    blockList: string[];
+    recordCalls: boolean;
+    mediaFailurePolicy: MediaFailurePolicy;
+    transferTarget?: string;
   };
   /** The settings as validated, by environment name; print it only through `maskedSettings`. */
   readonly settings!: Readonly<Record<string, string | number | boolean | undefined>>;

@@ -19,6 +19,7 @@ export const SPEECH_DRIVERS = ['local', 'azure'] as const;
 export const VAD_DRIVERS = ['silero', 'webrtc'] as const;
 export const LLM_DRIVERS = ['local', 'openai', 'azure-openai'] as const;
 export const MEDIA_AUDIO_FORMATS = ['pcm16KMono', 'pcm24KMono'] as const;
+export const MEDIA_FAILURE_POLICIES = ['retry', 'hangup'] as const;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type StreamingMode = (typeof STREAMING_MODES)[number];
@@ -26,6 +27,7 @@ export type SpeechDriver = (typeof SPEECH_DRIVERS)[number];
 export type VadDriver = (typeof VAD_DRIVERS)[number];
 export type LlmDriver = (typeof LLM_DRIVERS)[number];
 export type MediaAudioFormat = (typeof MEDIA_AUDIO_FORMATS)[number];
+export type MediaFailurePolicy = (typeof MEDIA_FAILURE_POLICIES)[number];
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 const URL_OPTS = { require_tld: false, require_protocol: true } as const;
@@ -639,6 +641,64 @@ export class EnvSchema {
   @IsString()
   @IsNotEmpty()
   EVENTGRID_SECRET?: string;
+
+  @Setting({
+    group: 'acs',
+    kind: 'integer',
+    default: 10000,
+    minimum: 500,
+    maximum: 60000,
+    description: 'Deadline of each ACS Call Automation request (the SDK has none of its own).',
+  })
+  @IsInt()
+  @Min(500)
+  @Max(60000)
+  ACS_TIMEOUT_MS = 10000;
+
+  @Setting({
+    group: 'acs',
+    kind: 'string',
+    example: '+14255550100,+14255550101',
+    description: 'Comma-separated E.164 numbers whose incoming calls are rejected.',
+  })
+  @IsOptional()
+  @Matches(/^\s*\+[1-9]\d{6,14}\s*(,\s*\+[1-9]\d{6,14}\s*)*$/, {
+    message: 'CALLER_BLOCK_LIST must be comma-separated E.164 numbers such as +14255550100,+14255550101',
+  })
+  CALLER_BLOCK_LIST?: string;
+
+  @Setting({
+    group: 'acs',
+    kind: 'boolean',
+    default: false,
+    description: 'Record every call (inbound and dial-out); dial-out can also ask for it per call.',
+  })
+  @IsBoolean()
+  RECORD_CALLS = false;
+
+  @Setting({
+    group: 'acs',
+    kind: 'enum',
+    enum: MEDIA_FAILURE_POLICIES,
+    default: 'retry',
+    description:
+      'When ACS reports MediaStreamingFailed: `retry` restarts media streaming once, then hangs up politely; `hangup` hangs up politely at once.',
+  })
+  @IsIn(MEDIA_FAILURE_POLICIES)
+  MEDIA_STREAMING_FAILURE_POLICY: MediaFailurePolicy = 'retry';
+
+  @Setting({
+    group: 'acs',
+    kind: 'string',
+    example: '+14255550199',
+    description:
+      'Where an agent transfers the caller when it names no target (E.164 or ACS user id 8:acs:…); unset → such a transfer fails with a clear error.',
+  })
+  @IsOptional()
+  @Matches(/^(\+[1-9]\d{6,14}|8:acs:\S+)$/, {
+    message: 'TRANSFER_TARGET must be an E.164 number or an ACS user id (8:acs:…)',
+  })
+  TRANSFER_TARGET?: string;
 }
 
 export type EnvName = keyof EnvSchema;

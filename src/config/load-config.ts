@@ -149,6 +149,14 @@ function toAppConfig(e: EnvSchema): AppConfig {
       jwksUrl: e.ACS_JWKS_URL,
       callbackSigningSecret: e.CALLBACK_SIGNING_SECRET,
       eventGridSecret: e.EVENTGRID_SECRET,
+      timeoutMs: e.ACS_TIMEOUT_MS,
+      blockList: (e.CALLER_BLOCK_LIST ?? '')
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+      recordCalls: e.RECORD_CALLS,
+      mediaFailurePolicy: e.MEDIA_STREAMING_FAILURE_POLICY,
+      transferTarget: e.TRANSFER_TARGET,
     },
     settings,
   });

@@ -15,7 +15,8 @@ export interface CallLease {
  */
 @Injectable()
 export class CallAdmission implements OnModuleInit {
-  private readonly active = new Set<string>();
+  /** Leases held per call: call control and the media socket may both hold one for the same call. */
+  private readonly active = new Map<string, number>();
   private draining = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -44,9 +45,13 @@ export class CallAdmission implements OnModuleInit {
     return this.draining;
   }
 
-  /** Takes a slot for a call, or throws DRAINING / CAPACITY_EXCEEDED. Idempotent per call id. */
+  /**
+   * Takes a slot for a call, or throws DRAINING / CAPACITY_EXCEEDED. Several leases for the same call
+   * id share one slot, which is freed when the last of them is released.
+   */
   admit(callId: string): CallLease {
-    if (this.draining)
+    // A call already admitted (e.g. answered, now opening its media socket) keeps going while draining.
+    if (this.draining && !this.active.has(callId))
       throw new DomainError('DRAINING', 'this replica is shutting down and takes no new calls');
     if (!this.active.has(callId) && this.active.size >= this.capacity) {
       throw new DomainError(
@@ -54,14 +59,16 @@ export class CallAdmission implements OnModuleInit {
         `this replica is at its limit of ${this.capacity} concurrent calls`,
       );
     }
-    this.active.add(callId);
+    this.active.set(callId, (this.active.get(callId) ?? 0) + 1);
     let released = false;
     return {
       callId,
       release: () => {
         if (released) return;
         released = true;
-        this.active.delete(callId);
+        const left = (this.active.get(callId) ?? 1) - 1;
+        if (left > 0) this.active.set(callId, left);
+        else this.active.delete(callId);
         if (this.active.size === 0) this.notifyIdle();
       },
     };

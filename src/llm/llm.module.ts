@@ -6,25 +6,10 @@ import { DomainError } from '../common/errors';
 import { ReadinessRegistry } from '../health/readiness.registry';
 import { ROOT_LOGGER } from '../logging/root-logger.token';
 import type { AgentSpec } from './agents/agent.types';
-import { CallControl, type CallAction, type CallActionContext } from './call-control.port';
 import { createLlm, type LlmEngine } from './llm.factory';
 import { ChatModel } from './ports';
 
 export const LLM_ENGINE = Symbol('LLM_ENGINE');
-
-/** Until the calls module provides the ACS implementation, call actions are logged and recorded. */
-@Injectable()
-export class LoggingCallControl extends CallControl {
-  constructor(@Inject(ROOT_LOGGER) private readonly logger: Logger) {
-    super();
-  }
-  async request(action: CallAction, context: CallActionContext): Promise<void> {
-    this.logger.info(
-      { action: action.type, reason: action.reason, ...context },
-      'call action requested (no call control driver)',
-    );
-  }
-}
 
 @Injectable()
 export class LlmReadiness implements OnModuleInit {
@@ -154,9 +139,8 @@ export class AgentsController {
       useFactory: (config: AppConfig, logger: Logger) => createLlm(config, logger),
     },
     { provide: ChatModel, inject: [LLM_ENGINE], useFactory: (llm: LlmEngine) => llm.model },
-    { provide: CallControl, useClass: LoggingCallControl },
     LlmReadiness,
   ],
-  exports: [LLM_ENGINE, ChatModel, CallControl],
+  exports: [LLM_ENGINE, ChatModel],
 })
 export class LlmModule {}

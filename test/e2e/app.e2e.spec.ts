@@ -146,7 +146,7 @@ describe('the service on port 0 (embedded defaults)', () => {
     });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({
-      code: 'BAD_REQUEST',
+      code: 'MALFORMED_JSON',
       detail: expect.stringMatching(/not valid JSON/),
     });
     const big = await fetch(`${t.baseUrl}/api/v1/sessions/x`, {

@@ -80,6 +80,7 @@ function mediaStreamingOptions(media: MediaStreamingSpec): MediaStreamingOptions
     startMediaStreaming: media.startMediaStreaming,
     enableBidirectional: media.enableBidirectional,
     audioFormat: media.audioFormat,
+    enableDtmfTones: media.enableDtmfTones,
   };
 }
 

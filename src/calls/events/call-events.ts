@@ -42,6 +42,11 @@ export interface CallEvent {
   time?: string;
   /** The event's `data`, for the fields specific to each type (tones, participants, recording state…). */
   data: Record<string, unknown>;
+  /**
+   * Session named by the callback URL (`?session=`), a hint for events that arrive before the
+   * call↔session mapping is written; trusted only as far as the callback token is enforced.
+   */
+  sessionId?: string;
 }
 
 export type ParsedCallbackElement =
@@ -91,4 +96,40 @@ export function parseCallbackElement(element: unknown): ParsedCallbackElement {
       data: d,
     },
   };
+}
+
+const TONE_NAMES: Record<string, string> = {
+  zero: '0',
+  one: '1',
+  two: '2',
+  three: '3',
+  four: '4',
+  five: '5',
+  six: '6',
+  seven: '7',
+  eight: '8',
+  nine: '9',
+  asterisk: '*',
+  pound: '#',
+  a: 'A',
+  b: 'B',
+  c: 'C',
+  d: 'D',
+};
+
+/** An ACS tone name ("five", "pound") or digit → the digit, or undefined when it is neither. */
+export function toneDigit(tone: unknown): string | undefined {
+  if (typeof tone !== 'string') return undefined;
+  const t = tone.trim().toLowerCase();
+  if (/^[0-9*#]$/.test(t)) return t;
+  return TONE_NAMES[t];
+}
+
+/** The digits of a RecognizeCompleted DTMF result (`dtmfResult.tones`), e.g. "4567#"; else undefined. */
+export function recognizedDigits(event: CallEvent): string | undefined {
+  if (event.type !== 'RecognizeCompleted') return undefined;
+  const result = event.data.dtmfResult as { tones?: unknown } | undefined;
+  if (!result || !Array.isArray(result.tones)) return undefined;
+  const digits = result.tones.map(toneDigit);
+  return digits.every((d) => d !== undefined) ? digits.join('') : undefined;
 }

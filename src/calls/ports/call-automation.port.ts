@@ -7,6 +7,8 @@ export interface MediaStreamingSpec {
   audioFormat: MediaAudioFormat;
   startMediaStreaming: boolean;
   enableBidirectional: boolean;
+  /** Stream the caller's DTMF tones on the media socket (then the media stream is the digits' source). */
+  enableDtmfTones: boolean;
 }
 
 export interface AnswerCallRequest {

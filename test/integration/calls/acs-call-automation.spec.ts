@@ -12,6 +12,7 @@ const MEDIA: MediaStreamingSpec = {
   audioFormat: 'pcm16KMono',
   startMediaStreaming: true,
   enableBidirectional: true,
+  enableDtmfTones: true,
 };
 const CALLBACK = 'https://voxline.example/api/v1/calls/events';
 const CALL = 'call-connection-1';
@@ -85,6 +86,7 @@ describe('AcsCallAutomation (real ACS SDK → local fake ACS REST verifying HMAC
           startMediaStreaming: true,
           enableBidirectional: true,
           audioFormat: 'pcm16KMono',
+          enableDtmfTones: true,
         },
       },
     });

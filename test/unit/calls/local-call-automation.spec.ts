@@ -6,6 +6,7 @@ const MEDIA: MediaStreamingSpec = {
   audioFormat: 'pcm16KMono',
   startMediaStreaming: true,
   enableBidirectional: true,
+  enableDtmfTones: true,
 };
 
 describe('LocalCallAutomation (no ACS)', () => {

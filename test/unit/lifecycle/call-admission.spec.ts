@@ -34,6 +34,26 @@ describe('CallAdmission', () => {
     expect(result.dependencies.calls.details).toMatchObject({ draining: true });
   });
 
+  it('counts leases of the same call as one slot, freed when the last lease is released', () => {
+    const { admission } = setup(1);
+    const control = admission.admit('s1');
+    const media = admission.admit('s1');
+    expect(admission.activeCount).toBe(1);
+    expect(() => admission.admit('s2')).toThrow(expect.objectContaining({ code: 'CAPACITY_EXCEEDED' }));
+    control.release();
+    expect(admission.activeCount).toBe(1);
+    media.release();
+    expect(admission.activeCount).toBe(0);
+  });
+
+  it('lets a call admitted before the drain take another lease (its media socket) while draining', () => {
+    const { admission } = setup();
+    admission.admit('s1');
+    admission.startDrain();
+    expect(() => admission.admit('s1')).not.toThrow();
+    expect(() => admission.admit('s2')).toThrow(expect.objectContaining({ code: 'DRAINING' }));
+  });
+
   it('waits for open calls to end, or reports that the drain time ran out', async () => {
     const { admission } = setup();
     const lease = admission.admit('a');
