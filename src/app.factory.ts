@@ -3,12 +3,13 @@ import type { IncomingMessage } from 'node:http';
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { metrics } from '@opentelemetry/api';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule, type AppDependencies } from './app.module';
 import { DomainError } from './common/errors';
+import { VoxlineWsAdapter } from './common/ws/voxline-ws.adapter';
+import { WsUpgradePolicies } from './common/ws/ws-upgrade-policies';
 import { ProblemDetailsFilter } from './common/problem.filter';
 import { VERSION } from './common/version';
 import { serverSpanOf, tracedServerFactory } from './telemetry/http-tracing';
@@ -49,7 +50,7 @@ export async function createApp(deps: AppDependencies): Promise<NestFastifyAppli
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.useWebSocketAdapter(new WsAdapter(app));
+  app.useWebSocketAdapter(new VoxlineWsAdapter(app, app.get(WsUpgradePolicies)));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

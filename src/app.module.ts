@@ -3,6 +3,8 @@ import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AdminAuthGuard } from './common/auth/admin-auth.guard';
 import { CallsModule } from './calls/calls.module';
+import { WsUpgradePolicies } from './common/ws/ws-upgrade-policies';
+import { MediaModule } from './media/media.module';
 import { ConfigModule, type AppConfig } from './config';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -36,12 +38,14 @@ export class AppModule {
         SpeechModule,
         LlmModule,
         CallsModule,
+        MediaModule,
       ],
       providers: [
         { provide: ROOT_LOGGER, useValue: logger },
         { provide: APP_GUARD, useClass: AdminAuthGuard },
+        WsUpgradePolicies,
       ],
-      exports: [ROOT_LOGGER],
+      exports: [ROOT_LOGGER, WsUpgradePolicies],
     };
   }
 }

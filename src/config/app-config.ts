@@ -35,7 +35,22 @@ export class AppConfig {
     commandTimeoutMs: number;
     writeQueueMax: number;
   };
-  readonly media!: { streamingMode: StreamingMode; audioFormat: MediaAudioFormat };
+  readonly media!: {
+    streamingMode: StreamingMode;
+    audioFormat: MediaAudioFormat;
+    idleTimeoutMs: number;
+    maxFrameBytes: number;
+    endpointingMs: number;
+    sttFinalWaitMs: number;
+    bargeInMinMs: number;
+    falseInterruptionMs: number;
+    playoutLeadMs: number;
+    /** Lower-case phrases that never interrupt the agent. */
+    backchannels: string[];
+    silenceRepromptMs: number;
+    maxReprompts: number;
+    maxProviderFailures: number;
+  };
   readonly speech!: {
     sttDriver: SpeechDriver;
     ttsDriver: SpeechDriver;

@@ -243,6 +243,146 @@ export class EnvSchema {
   MEDIA_AUDIO_FORMAT: MediaAudioFormat = 'pcm16KMono';
 
   @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 30,
+    minimum: 1,
+    maximum: 3600,
+    description: 'A media socket that sends nothing for this long is closed (ACS sends audio every 20 ms, silence included).',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  MEDIA_IDLE_TIMEOUT_SECONDS = 30;
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 65536,
+    minimum: 4096,
+    maximum: 1048576,
+    description: 'Largest media WebSocket message accepted; a larger one closes the socket with 1009.',
+  })
+  @IsInt()
+  @Min(4096)
+  @Max(1048576)
+  MEDIA_MAX_FRAME_BYTES = 65536;
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 400,
+    minimum: 100,
+    maximum: 5000,
+    description: "Caller silence (VAD) before the caller's turn may be committed.",
+  })
+  @IsInt()
+  @Min(100)
+  @Max(5000)
+  TURN_ENDPOINTING_MS = 400;
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 1500,
+    minimum: 100,
+    maximum: 10000,
+    description: 'After the caller stops speaking, how long to wait for the final transcript before committing the turn anyway.',
+  })
+  @IsInt()
+  @Min(100)
+  @Max(10000)
+  TURN_STT_FINAL_WAIT_MS = 1500;
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 250,
+    minimum: 40,
+    maximum: 3000,
+    description: 'Caller speech while the agent talks must last this long to interrupt it (StopAudio).',
+  })
+  @IsInt()
+  @Min(40)
+  @Max(3000)
+  BARGE_IN_MIN_MS = 250;
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 1500,
+    minimum: 200,
+    maximum: 10000,
+    description: 'After an interruption, if no words arrive within this time the agent resumes from the cut point.',
+  })
+  @IsInt()
+  @Min(200)
+  @Max(10000)
+  BARGE_IN_FALSE_TIMEOUT_MS = 1500;
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 100,
+    minimum: 20,
+    maximum: 1000,
+    description: 'How far ahead of real time agent audio is sent to ACS (bounded so StopAudio is effective).',
+  })
+  @IsInt()
+  @Min(20)
+  @Max(1000)
+  PLAYOUT_LEAD_MS = 100;
+
+  @Setting({
+    group: 'media',
+    kind: 'string',
+    default: 'mm-hmm,mhm,uh-huh,hmm,yeah,yep,okay,ok,right,i see,got it',
+    description: 'Comma-separated backchannel phrases: said while the agent talks they do not interrupt it.',
+  })
+  @IsString()
+  @IsNotEmpty()
+  BACKCHANNEL_WORDS = 'mm-hmm,mhm,uh-huh,hmm,yeah,yep,okay,ok,right,i see,got it';
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 8,
+    minimum: 2,
+    maximum: 120,
+    description: 'Caller silence after the agent finishes before the agent re-prompts.',
+  })
+  @IsInt()
+  @Min(2)
+  @Max(120)
+  SILENCE_REPROMPT_SECONDS = 8;
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 2,
+    minimum: 0,
+    maximum: 10,
+    description: 'Re-prompts after which a silent call is ended politely.',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  SILENCE_MAX_REPROMPTS = 2;
+
+  @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 3,
+    minimum: 1,
+    maximum: 20,
+    description: 'Consecutive failed turns (STT, LLM or TTS) after which the call is transferred (TRANSFER_TARGET) or ended politely.',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  PROVIDER_MAX_FAILURES = 3;
+
+  @Setting({
     group: 'speech',
     kind: 'enum',
     enum: SPEECH_DRIVERS,

@@ -109,7 +109,23 @@ function toAppConfig(e: EnvSchema): AppConfig {
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       writeQueueMax: e.SESSION_WRITE_QUEUE_MAX,
     },
-    media: { streamingMode: e.STREAMING_MODE, audioFormat: e.MEDIA_AUDIO_FORMAT },
+    media: {
+      streamingMode: e.STREAMING_MODE,
+      audioFormat: e.MEDIA_AUDIO_FORMAT,
+      idleTimeoutMs: e.MEDIA_IDLE_TIMEOUT_SECONDS * 1000,
+      maxFrameBytes: e.MEDIA_MAX_FRAME_BYTES,
+      endpointingMs: e.TURN_ENDPOINTING_MS,
+      sttFinalWaitMs: e.TURN_STT_FINAL_WAIT_MS,
+      bargeInMinMs: e.BARGE_IN_MIN_MS,
+      falseInterruptionMs: e.BARGE_IN_FALSE_TIMEOUT_MS,
+      playoutLeadMs: e.PLAYOUT_LEAD_MS,
+      backchannels: e.BACKCHANNEL_WORDS.split(',')
+        .map((w) => w.trim().toLowerCase())
+        .filter(Boolean),
+      silenceRepromptMs: e.SILENCE_REPROMPT_SECONDS * 1000,
+      maxReprompts: e.SILENCE_MAX_REPROMPTS,
+      maxProviderFailures: e.PROVIDER_MAX_FAILURES,
+    },
     speech: {
       sttDriver: e.STT_DRIVER,
       ttsDriver: e.TTS_DRIVER,

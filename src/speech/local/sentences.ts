@@ -2,7 +2,8 @@
  * Splits text into sentences for sentence-level synthesis. A period inside a number ("3.5"), after
  * a common abbreviation ("Dr.") or a single capital ("A. Brown") does not end a sentence.
  */
-const ABBREVIATIONS = new Set([
+/** Words after which a period does not end a sentence (shared with the media text chunker). */
+export const ABBREVIATIONS: ReadonlySet<string> = new Set([
   'mr',
   'mrs',
   'ms',

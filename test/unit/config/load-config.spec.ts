@@ -25,7 +25,16 @@ describe('loadConfig', () => {
     expect(config.server.shutdownDrainSeconds).toBe(30);
     expect(config.speech).toMatchObject({ sttDriver: 'local', ttsDriver: 'local', vadDriver: 'silero' });
     expect(config.llm.driver).toBe('local');
-    expect(config.media).toEqual({ streamingMode: 'media', audioFormat: 'pcm16KMono' });
+    expect(config.media).toMatchObject({
+      streamingMode: 'media',
+      audioFormat: 'pcm16KMono',
+      endpointingMs: 400,
+      sttFinalWaitMs: 1500,
+      bargeInMinMs: 250,
+      falseInterruptionMs: 1500,
+      playoutLeadMs: 100,
+    });
+    expect(config.media.backchannels).toEqual(expect.arrayContaining(['mm-hmm', 'yeah', 'okay']));
     expect(config.session.redisUrl).toBeUndefined();
     expect(config.acs.connectionString).toBeUndefined();
   });
