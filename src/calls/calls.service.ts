@@ -109,10 +109,7 @@ export class CallsService {
       );
       return record;
     } catch (err) {
-      this.leases.release(sessionId);
-      await this.store
-        .update(sessionId, { state: 'ended', endedAt: new Date().toISOString() })
-        .catch(() => undefined);
+      await this.abandonSetup(sessionId);
       throw err;
     }
   }
@@ -189,10 +186,7 @@ export class CallsService {
         sessionId,
       };
     } catch (err) {
-      this.leases.release(sessionId);
-      await this.store
-        .update(sessionId, { state: 'ended', endedAt: new Date().toISOString() })
-        .catch(() => undefined);
+      await this.abandonSetup(sessionId);
       throw err;
     }
   }
@@ -244,6 +238,14 @@ export class CallsService {
       'transfer requested',
     );
     return call;
+  }
+
+  /** A call that failed to set up gives back its slot and its session ends. */
+  private async abandonSetup(sessionId: string): Promise<void> {
+    this.leases.release(sessionId);
+    await this.store
+      .update(sessionId, { state: 'ended', endedAt: new Date().toISOString() })
+      .catch(() => undefined);
   }
 
   private mediaSpec(sessionId: string): MediaStreamingSpec {
