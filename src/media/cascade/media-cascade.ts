@@ -273,16 +273,17 @@ export class MediaCascade implements MediaCallHandler {
   private onSpeechEnd(): void {
     this.callerSpeaking = false;
     this.speechEndAt = this.deps.clock.now() - this.deps.config.endpointingMs;
-    if (this.interruption) return; // the words (or their absence) decide the interruption first
+    // Ask for the final now, also during an interruption: its words decide whether the agent resumes.
     this.stt!.endUtterance();
-    if (this.utterance && !this.partial) {
+    if (this.utterance && !this.partial && !this.interruption) {
       this.commit();
       return;
     }
     this.awaitingFinal = true;
     this.finalTimer = this.deps.clock.setTimeout(() => {
       this.finalTimer = undefined;
-      if (this.awaitingFinal) this.commit();
+      // Still undecided interruption: the false-interruption timer resumes the agent instead.
+      if (this.awaitingFinal && !this.interruption) this.commit();
     }, this.deps.config.sttFinalWaitMs);
   }
 
@@ -346,6 +347,8 @@ export class MediaCascade implements MediaCallHandler {
     this.interruption = undefined;
     this.utterance = '';
     this.partial = '';
+    this.awaitingFinal = false;
+    this.clearTimer(this.finalTimer);
     if (this.reply?.generation === interruption.generation) {
       this.playout!.resume();
       this.log.info({ why, generation: interruption.generation }, 'false interruption: agent resumes');
