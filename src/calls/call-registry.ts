@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { StreamingMode } from '../config';
+import { KeyedSerial } from '../common/keyed-serial';
 import { SessionStore } from '../session/session-store';
 import type { CallSettings } from '../session/session.types';
 
@@ -46,12 +47,12 @@ const LIST_SCAN_LIMIT = 1000;
  */
 @Injectable()
 export class CallRegistry {
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly serial = new KeyedSerial();
 
   constructor(private readonly store: SessionStore) {}
 
   async create(record: CallRecord): Promise<void> {
-    await this.serial(record.callConnectionId, () =>
+    await this.serial.run(record.callConnectionId, () =>
       this.store.mapCall(record.callConnectionId, record.sessionId, toSettings(record)),
     );
   }
@@ -63,7 +64,7 @@ export class CallRegistry {
 
   /** Applies `patch` to a stored call; resolves undefined when the call is unknown (or expired). */
   patch(callConnectionId: string, patch: CallPatch): Promise<CallRecord | undefined> {
-    return this.serial(callConnectionId, async () => {
+    return this.serial.run(callConnectionId, async () => {
       const current = await this.get(callConnectionId);
       if (!current) return undefined;
       const next = { ...current, ...patch };
@@ -80,17 +81,6 @@ export class CallRegistry {
       .map((s) => s.callConnectionId!);
     const calls = await Promise.all(ids.map((id) => this.get(id)));
     return calls.filter((c): c is CallRecord => c !== undefined && isActiveCall(c));
-  }
-
-  private serial<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => undefined);
-    this.chains.set(key, settled);
-    void settled.then(() => {
-      if (this.chains.get(key) === settled) this.chains.delete(key);
-    });
-    return next;
   }
 }
 

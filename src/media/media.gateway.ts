@@ -47,19 +47,21 @@ interface CallIds {
 @WebSocketGateway({ path: MEDIA_PATH })
 export class MediaGateway implements OnGatewayConnection {
   private readonly log: Logger;
+  private readonly socketDeps: MediaSocketDeps;
 
   constructor(
-    private readonly config: AppConfig,
-    private readonly store: SessionStore,
-    private readonly admission: CallAdmission,
-    private readonly selector: StreamingModeSelector,
-    private readonly bus: CallEventBus,
-    private readonly stats: MediaStats,
+    config: AppConfig,
+    store: SessionStore,
+    admission: CallAdmission,
+    selector: StreamingModeSelector,
+    bus: CallEventBus,
+    stats: MediaStats,
     jwt: AcsJwtVerifier,
     policies: WsUpgradePolicies,
     @Inject(ROOT_LOGGER) root: Logger,
   ) {
     this.log = root.child({ module: 'media' });
+    this.socketDeps = { config, store, admission, selector, bus, stats };
     policies.set(MEDIA_PATH, {
       maxPayload: config.media.maxFrameBytes,
       ...(jwt.enabled ? { verify: async (req) => void (await jwt.verify(req.headers.authorization)) } : {}),
@@ -74,19 +76,7 @@ export class MediaGateway implements OnGatewayConnection {
       socket.close(1008, reasonOf(err));
       return;
     }
-    new MediaSocket(socket, ids, this, this.log).start();
-  }
-
-  /** @internal used by MediaSocket */
-  deps() {
-    return {
-      config: this.config,
-      store: this.store,
-      admission: this.admission,
-      selector: this.selector,
-      bus: this.bus,
-      stats: this.stats,
-    };
+    new MediaSocket(socket, ids, this.socketDeps, this.log).start();
   }
 
   private idsOf(request: IncomingMessage): CallIds {
@@ -110,6 +100,15 @@ export class MediaGateway implements OnGatewayConnection {
   }
 }
 
+interface MediaSocketDeps {
+  config: AppConfig;
+  store: SessionStore;
+  admission: CallAdmission;
+  selector: StreamingModeSelector;
+  bus: CallEventBus;
+  stats: MediaStats;
+}
+
 /** One media socket's life: setup, frame routing, bad-input accounting, teardown. */
 class MediaSocket {
   private readonly decoder: AcsMediaDecoder;
@@ -129,15 +128,15 @@ class MediaSocket {
   constructor(
     private readonly socket: WebSocket,
     private readonly ids: CallIds,
-    private readonly gateway: MediaGateway,
+    private readonly deps: MediaSocketDeps,
     root: Logger,
   ) {
-    this.decoder = new AcsMediaDecoder({ maxFrameChars: gateway.deps().config.media.maxFrameBytes });
+    this.decoder = new AcsMediaDecoder({ maxFrameChars: deps.config.media.maxFrameBytes });
     this.log = root.child({ callConnectionId: ids.callConnectionId });
   }
 
   start(): void {
-    const { stats } = this.gateway.deps();
+    const { stats } = this.deps;
     stats.sockets++;
     this.socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     this.socket.on(
@@ -154,7 +153,7 @@ class MediaSocket {
   }
 
   private async setup(): Promise<void> {
-    const { admission, selector, bus } = this.gateway.deps();
+    const { admission, selector, bus } = this.deps;
     const { sessionId, settings } = await this.resolveSession();
     if (this.closed) return;
     this.log = this.log.child({ sessionId });
@@ -207,7 +206,7 @@ class MediaSocket {
 
   /** Session from the call ↔ session map (waiting briefly for call control), the URL hint, or a new one. */
   private async resolveSession(): Promise<{ sessionId: string; settings: CallSettings }> {
-    const { store } = this.gateway.deps();
+    const { store } = this.deps;
     const { callConnectionId, given, sessionHint } = this.ids;
     const deadline = performance.now() + (given ? MAPPING_WAIT_MS : 0);
     for (;;) {
@@ -245,14 +244,14 @@ class MediaSocket {
       this.handler!.onFrame(result.frame as InboundFrame);
     } catch (err) {
       // A handler bug on one frame must not end the call: count it and go on.
-      this.gateway.deps().stats.handlerErrors++;
+      this.deps.stats.handlerErrors++;
       this.log.error({ err, kind: result.frame.kind }, 'media frame handler failed');
     }
   }
 
   /** Counted always; logged the first time per reason, then at most every 10 s per call. */
   private reject(code: CodecErrorCode, reason: string): void {
-    const { stats } = this.gateway.deps();
+    const { stats } = this.deps;
     stats.rejectFrame(code);
     const seen = (this.rejected.get(code) ?? 0) + 1;
     this.rejected.set(code, seen);
@@ -264,7 +263,7 @@ class MediaSocket {
   }
 
   private armIdleCheck(): void {
-    const { idleTimeoutMs } = this.gateway.deps().config.media;
+    const { idleTimeoutMs } = this.deps.config.media;
     const period = Math.max(250, Math.min(5000, idleTimeoutMs / 4));
     this.idleTimer = setInterval(() => {
       if (performance.now() - this.lastMessageAt >= idleTimeoutMs) {
@@ -289,7 +288,7 @@ class MediaSocket {
     clearInterval(this.idleTimer);
     this.offBus?.();
     this.pending.length = 0;
-    const { stats } = this.gateway.deps();
+    const { stats } = this.deps;
     stats.sockets--;
     try {
       await this.handler?.close(reason);

@@ -4,7 +4,8 @@
  * numbers best digit by digit.
  */
 
-const DIGIT_WORDS: Readonly<Record<string, string>> = {
+/** Spoken digit words (also ACS's DTMF tone names for 0–9). */
+export const DIGIT_WORDS: Readonly<Record<string, string>> = {
   zero: '0',
   oh: '0',
   o: '0',

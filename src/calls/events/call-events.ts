@@ -1,3 +1,5 @@
+import { DIGIT_WORDS } from '../../speech/numbers';
+
 /** The call-level events voxline reacts to, parsed from ACS CloudEvents (a typed union). */
 export const KNOWN_CALL_EVENTS = [
   'CallConnected',
@@ -98,17 +100,9 @@ export function parseCallbackElement(element: unknown): ParsedCallbackElement {
   };
 }
 
-const TONE_NAMES: Record<string, string> = {
-  zero: '0',
-  one: '1',
-  two: '2',
-  three: '3',
-  four: '4',
-  five: '5',
-  six: '6',
-  seven: '7',
-  eight: '8',
-  nine: '9',
+/** ACS DTMF tone names: the digit words plus the symbols and the A–D column. */
+const TONE_NAMES: Readonly<Record<string, string>> = {
+  ...DIGIT_WORDS,
   asterisk: '*',
   pound: '#',
   a: 'A',

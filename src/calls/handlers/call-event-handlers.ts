@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AppConfig } from '../../config';
 import { withTimeout } from '../../common/errors';
+import { KeyedSerial } from '../../common/keyed-serial';
 import { runWithLogFields } from '../../logging/log-context';
 import { ROOT_LOGGER } from '../../logging/root-logger.token';
 import { SessionWriteQueue } from '../../session/session-write-queue';
@@ -42,7 +43,7 @@ const describeResult = (e: CallEvent) =>
 @Injectable()
 export class CallEventHandlers {
   private readonly log: Logger;
-  private readonly chains = new Map<string, Promise<void>>();
+  private readonly serial = new KeyedSerial();
   private readonly background = new Set<Promise<void>>();
   /** Calls being hung up politely (a repeated failure event does not start a second apology). */
   private readonly hangingUp = new Set<string>();
@@ -82,14 +83,9 @@ export class CallEventHandlers {
   /** Handles one event after the previous events of the same call, then publishes it. */
   handle(event: CallEvent): Promise<void> {
     const key = event.callConnectionId;
-    const run = () => runWithLogFields({ callConnectionId: key }, () => this.dispatch(event));
-    const next = (this.chains.get(key) ?? Promise.resolve()).then(run, run);
-    const settled = next.catch(() => undefined);
-    this.chains.set(key, settled);
-    void settled.then(() => {
-      if (this.chains.get(key) === settled) this.chains.delete(key);
-    });
-    return next;
+    return this.serial.run(key, () =>
+      runWithLogFields({ callConnectionId: key }, () => this.dispatch(event)),
+    );
   }
 
   /** Resolves when detached work (polite hang-ups) is done or `timeoutMs` passes. */

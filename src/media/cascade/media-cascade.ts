@@ -1,5 +1,4 @@
-import { SpanKind, type Span } from '@opentelemetry/api';
-import { trace, context } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { int16View } from '../../audio/pcm';
 import type { AppConfig } from '../../config';
 import type { ConversationState, Orchestrator } from '../../llm/orchestrator';
@@ -66,7 +65,6 @@ interface Reply {
   /** Audio enqueued so far (ms): the next chunk's offset. */
   audioMs: number;
   firstFrameAt?: number;
-  ttsFirstChunkStart?: number;
   ttsTtfbMs?: number;
   done: boolean;
   /** The greeting (not an answer to a caller turn). */
@@ -174,7 +172,6 @@ export class MediaCascade implements MediaCallHandler {
         leadMs: deps.config.playoutLeadMs,
         send: (buf, off, len) => void deps.connection.send(encodeAudioData(buf, off, len)),
         onFirstFrame: (generation, at) => this.onFirstFrame(generation, at),
-        onChunkStart: () => undefined,
         onIdle: () => this.onPlayoutIdle(),
       });
       const { state, greeting } = deps.orchestrator.start(deps.scenario, deps.connection.sessionId, {
