@@ -50,6 +50,8 @@ export class AppConfig {
     silenceRepromptMs: number;
     maxReprompts: number;
     maxProviderFailures: number;
+    /** A reply without progress for this long is abandoned (playout watchdog). */
+    watchdogMs: number;
   };
   readonly speech!: {
     sttDriver: SpeechDriver;

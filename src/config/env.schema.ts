@@ -383,6 +383,19 @@ export class EnvSchema {
   PROVIDER_MAX_FAILURES = 3;
 
   @Setting({
+    group: 'media',
+    kind: 'integer',
+    default: 10000,
+    minimum: 1000,
+    maximum: 120000,
+    description: 'A reply that makes no progress (no model text, no audio queued or sent) for this long is abandoned with an apology.',
+  })
+  @IsInt()
+  @Min(1000)
+  @Max(120000)
+  PLAYOUT_WATCHDOG_MS = 10000;
+
+  @Setting({
     group: 'speech',
     kind: 'enum',
     enum: SPEECH_DRIVERS,

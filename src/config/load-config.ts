@@ -125,6 +125,7 @@ function toAppConfig(e: EnvSchema): AppConfig {
       silenceRepromptMs: e.SILENCE_REPROMPT_SECONDS * 1000,
       maxReprompts: e.SILENCE_MAX_REPROMPTS,
       maxProviderFailures: e.PROVIDER_MAX_FAILURES,
+      watchdogMs: e.PLAYOUT_WATCHDOG_MS,
     },
     speech: {
       sttDriver: e.STT_DRIVER,

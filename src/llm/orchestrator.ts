@@ -49,6 +49,9 @@ export type TurnEvent =
   | { type: 'error'; error: DomainError }
   | { type: 'turn_end'; metrics: TurnMetricsSummary };
 
+/** Receives history entries in order instead of the session writer. */
+export type HistorySink = (entry: HistoryEntry) => void;
+
 export interface OrchestratorDeps {
   model: ChatModel;
   tools: ToolRegistry;
@@ -85,7 +88,7 @@ export class Orchestrator {
   start(
     scenario: LoadedScenario,
     sessionId: string,
-    options: { caller?: string; callConnectionId?: string } = {},
+    options: { caller?: string; callConnectionId?: string; history?: HistorySink } = {},
   ) {
     const agent = scenario.scenario.startAgent;
     const state: ConversationState = {
@@ -102,7 +105,11 @@ export class Orchestrator {
     };
     const greeting = this.agentSpec(state).greeting;
     state.messages.push({ role: 'assistant', content: greeting });
-    this.record(state, [{ role: 'agent', text: greeting, at: this.now().toISOString(), agent, turn: 0 }]);
+    this.record(
+      state,
+      [{ role: 'agent', text: greeting, at: this.now().toISOString(), agent, turn: 0 }],
+      options.history,
+    );
     this.deps.writer?.update(sessionId, { agent, scenario: scenario.scenario.name });
     return { state, greeting: { agent, text: greeting } };
   }
@@ -140,10 +147,41 @@ export class Orchestrator {
     }
   }
 
+  /**
+   * Barge-in for a reply made of several agent messages: of the assistant messages from index `from`
+   * on, the first `heardWords` words survive (the message that was cut ends with "…"), later ones are
+   * emptied, so the model never believes it said what the caller did not hear.
+   */
+  keepHeard(state: ConversationState, from: number, heardWords: number): void {
+    let left = heardWords;
+    for (let i = Math.max(0, from); i < state.messages.length; i++) {
+      const m = state.messages[i];
+      if (m.role !== 'assistant' || !m.content) continue;
+      const words = m.content.split(/\s+/).filter(Boolean);
+      if (left >= words.length) {
+        left -= words.length;
+        continue;
+      }
+      const kept = words.slice(0, left).join(' ');
+      state.messages[i] = { ...m, content: kept ? `${kept} …` : '' };
+      left = 0;
+    }
+  }
+
+  /**
+   * A reply was cut while the model was still writing it, so no assistant message exists yet for
+   * the words the caller heard: they are added, marked as cut.
+   */
+  noteHeard(state: ConversationState, heard: string): void {
+    if (heard.trim()) state.messages.push({ role: 'assistant', content: `${heard.trim()} …` });
+  }
+
   async *runTurn(
     state: ConversationState,
     callerText: string,
     signal?: AbortSignal,
+    /** Takes this turn's history entries instead of the writer (the media cascade records them as heard). */
+    history?: HistorySink,
   ): AsyncIterable<TurnEvent> {
     state.turn++;
     const turn = state.turn;
@@ -153,7 +191,7 @@ export class Orchestrator {
     let promptTokens = 0;
     let completionTokens = 0;
     state.messages.push({ role: 'user', content: callerText });
-    this.record(state, [{ role: 'caller', text: callerText, at: this.now().toISOString(), turn }]);
+    this.record(state, [{ role: 'caller', text: callerText, at: this.now().toISOString(), turn }], history);
 
     try {
       for (let step = 0; step <= this.maxToolSteps; step++) {
@@ -171,6 +209,8 @@ export class Orchestrator {
         } finally {
           span.end();
         }
+        // Cut off (barge-in, hang-up): the owner records what the caller heard, not what was written.
+        if (signal?.aborted) return;
         const { text, calls, error, usage } = result;
         promptTokens += usage.prompt;
         completionTokens += usage.completion;
@@ -187,9 +227,11 @@ export class Orchestrator {
         const records: ToolCallRecord[] = [];
         if (text.trim()) yield { type: 'agent_text', agent: agent.name, text: text.trim() };
         if (calls.length === 0) {
-          this.record(state, [
-            { role: 'agent', text: text.trim(), at: this.now().toISOString(), agent: agent.name, turn },
-          ]);
+          this.record(
+            state,
+            [{ role: 'agent', text: text.trim(), at: this.now().toISOString(), agent: agent.name, turn }],
+            history,
+          );
           break;
         }
         if (step === this.maxToolSteps) {
@@ -219,7 +261,7 @@ export class Orchestrator {
               name: call.name,
               content: JSON.stringify({ handoff: handoff.to }),
             });
-            yield* this.handoff(state, handoff, turn);
+            yield* this.handoff(state, handoff, turn, history);
             // Announced: the new agent greets and the caller answers next. Discrete: it answers now.
             endTurn = handoff.type === 'announced';
             break;
@@ -263,16 +305,20 @@ export class Orchestrator {
             ...(outcome.ok ? {} : { error: outcome.error }),
           };
         }
-        this.record(state, [
-          {
-            role: 'agent',
-            text: text.trim(),
-            at: this.now().toISOString(),
-            agent: agent.name,
-            turn,
-            toolCalls: records,
-          },
-        ]);
+        this.record(
+          state,
+          [
+            {
+              role: 'agent',
+              text: text.trim(),
+              at: this.now().toISOString(),
+              agent: agent.name,
+              turn,
+              toolCalls: records,
+            },
+          ],
+          history,
+        );
         if (endTurn) break;
       }
     } finally {
@@ -348,16 +394,23 @@ export class Orchestrator {
     return { text, calls, error, usage };
   }
 
-  private *handoff(state: ConversationState, handoff: HandoffSpec, turn: number): Iterable<TurnEvent> {
+  private *handoff(
+    state: ConversationState,
+    handoff: HandoffSpec,
+    turn: number,
+    history: HistorySink | undefined,
+  ): Iterable<TurnEvent> {
     const from = state.agent;
     const returning = state.visited.has(handoff.to);
     state.agent = handoff.to;
     state.visited.add(handoff.to);
     if (!handoff.shareContext) state.context = {};
     const at = this.now().toISOString();
-    this.record(state, [
-      { role: 'system', text: `handoff ${from} → ${handoff.to} (${handoff.type})`, at, turn },
-    ]);
+    this.record(
+      state,
+      [{ role: 'system', text: `handoff ${from} → ${handoff.to} (${handoff.type})`, at, turn }],
+      history,
+    );
     this.deps.writer?.update(state.sessionId, { agent: handoff.to });
     this.deps.writer?.setContext(state.sessionId, {
       lastHandoff: { from, to: handoff.to, mode: handoff.type, at },
@@ -370,7 +423,7 @@ export class Orchestrator {
       state.messages.push({ role: 'assistant', content: greeting });
       yield { type: 'text_delta', agent: spec.name, delta: greeting };
       yield { type: 'agent_text', agent: spec.name, text: greeting };
-      this.record(state, [{ role: 'agent', text: greeting, at, agent: spec.name, turn }]);
+      this.record(state, [{ role: 'agent', text: greeting, at, agent: spec.name, turn }], history);
     } else {
       // Discrete: the new agent picks up the caller's last message as if it had heard it.
       let lastUser = state.messages.length - 1;
@@ -379,8 +432,21 @@ export class Orchestrator {
     }
   }
 
-  private record(state: ConversationState, entries: HistoryEntry[]): void {
-    for (const e of entries)
-      if (e.text || e.toolCalls?.length) this.deps.writer?.appendHistory(state.sessionId, e);
+  private record(state: ConversationState, entries: HistoryEntry[], history?: HistorySink): void {
+    for (const e of entries) {
+      if (!e.text && !e.toolCalls?.length) continue;
+      if (history) history(e);
+      else this.deps.writer?.appendHistory(state.sessionId, e);
+    }
+  }
+
+  /**
+   * Takes back a turn nobody heard an answer to (the caller went on speaking): its messages from
+   * `from` (the caller's message) on are removed, so the merged utterance becomes one turn.
+   */
+  retractTurn(state: ConversationState, from: number): void {
+    if (from < state.since || from > state.messages.length) return;
+    state.messages.length = from;
+    state.turn = Math.max(0, state.turn - 1);
   }
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Inject } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
-import { SpanKind, type Span } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { AppConfig } from '../config';
@@ -153,10 +153,31 @@ class MediaSocket {
   }
 
   private async setup(): Promise<void> {
+    // The call's root span, and a SERVER span for accepting the socket (session, admission, strategy).
+    this.span = startSpan('call', SpanKind.INTERNAL, {
+      attributes: { 'rt.call.connection_id': this.ids.callConnectionId },
+    });
+    const accept = startSpan(`WS ${MEDIA_PATH}`, SpanKind.SERVER, {
+      parent: trace.setSpan(context.active(), this.span),
+      attributes: { 'url.path': MEDIA_PATH, 'network.protocol.name': 'websocket' },
+    });
+    try {
+      await this.accept(accept);
+    } catch (err) {
+      recordSpanError(accept, err);
+      throw err;
+    } finally {
+      accept.end();
+    }
+  }
+
+  private async accept(accept: Span): Promise<void> {
     const { admission, selector, bus } = this.deps;
     const { sessionId, settings } = await this.resolveSession();
     if (this.closed) return;
     this.log = this.log.child({ sessionId });
+    this.span!.setAttribute('rt.session.id', sessionId);
+    accept.setAttribute('rt.session.id', sessionId);
     try {
       this.lease = admission.admit(sessionId);
     } catch (err) {
@@ -166,13 +187,8 @@ class MediaSocket {
     }
     const mode = selector.modeFor(settings.streamingMode, this.ids.modeQuery);
     const strategy = selector.strategy(mode);
-    this.span = startSpan('call', SpanKind.INTERNAL, {
-      attributes: {
-        'rt.call.connection_id': this.ids.callConnectionId,
-        'rt.session.id': sessionId,
-        'rt.streaming_mode': mode,
-      },
-    });
+    this.span!.setAttribute('rt.streaming_mode', mode);
+    const span = this.span!;
     const socket = this.socket;
     const connection: MediaConnection = {
       callConnectionId: this.ids.callConnectionId,
@@ -180,7 +196,7 @@ class MediaSocket {
       mode,
       settings,
       log: this.log,
-      span: this.span,
+      span,
       send: (message) => {
         if (socket.readyState !== socket.OPEN) return false;
         socket.send(message);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MediaGateway } from './media.gateway';
 import { STREAMING_STRATEGIES, type StreamingModeStrategy } from './media-call';
 import { MediaStats } from './media-stats';
+import { TurnMetricsRecorder } from './turn-metrics';
 import { MediaStrategy } from './strategies/media.strategy';
 import { StreamingModeSelector } from './strategies/streaming-mode.selector';
 import { UnimplementedStrategy } from './strategies/unimplemented.strategy';
@@ -10,6 +11,7 @@ import { UnimplementedStrategy } from './strategies/unimplemented.strategy';
 @Module({
   providers: [
     MediaStats,
+    TurnMetricsRecorder,
     MediaStrategy,
     {
       provide: STREAMING_STRATEGIES,

@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import { callbackEvent } from '../support/acs-events';
 import { AcsMediaClient } from '../support/acs-media-client';
 import { speak } from '../support/audio';
@@ -36,8 +37,11 @@ describe('media WebSocket with the embedded engines (MEDIA cascade)', () => {
     expect(client.received.find((m) => m.kind === 'AudioData')?.bytes).toBe(640);
     // Let the greeting play out (silence keeps the call's clock moving), then speak.
     await client.stream(new Int16Array(0), 1000);
+    // The greeting is written to the history once it has been heard to the end.
+    await until(async () => Boolean((await sessionOf(t, 'e2e-media-1'))?.history[0]), 15_000);
     const session = await sessionOf(t, 'e2e-media-1');
     expect(session?.history[0]).toMatchObject({ role: 'agent' });
+    expect(session?.history[0].interrupted).toBeUndefined();
     const before = client.audioFrames();
     await client.stream(await speak('my name is alice brown'), 1500);
     await until(async () => {
@@ -50,6 +54,21 @@ describe('media WebSocket with the embedded engines (MEDIA cascade)', () => {
     expect(caller.text.toLowerCase()).toContain('alice');
     expect(after!.turns.some((m) => typeof m.greeting_ttfb_ms === 'number')).toBe(true);
     client.close();
+    await until(() => t.spans.getFinishedSpans().some((s) => s.name === 'call'), 5_000);
+    // One root span per call; the WS accept (SERVER), turns and VAD segments (INTERNAL) beneath it.
+    const spans = t.spans
+      .getFinishedSpans()
+      .filter((s) => s.name === 'call' && s.attributes['rt.call.connection_id'] === 'e2e-media-1');
+    expect(spans).toHaveLength(1);
+    const callSpan = spans[0].spanContext().spanId;
+    const children = t.spans.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === callSpan);
+    expect(children.find((s) => s.name === `WS ${PATH}`)?.kind).toBe(SpanKind.SERVER);
+    expect(
+      children.some((s) => s.name === 'turn' && typeof s.attributes['rt.e2e_latency_ms'] === 'number'),
+    ).toBe(true);
+    expect(children.some((s) => s.name === 'vad.segment')).toBe(true);
+    const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/voxline_turn_e2e_latency_ms\w*_count(\{[^}]*\})? [1-9]/);
   }, 40_000);
 
   it('counts malformed frames and keeps the call going', async () => {
@@ -83,6 +102,29 @@ describe('media WebSocket with the embedded engines (MEDIA cascade)', () => {
     await until(() => client.closed !== undefined);
     expect(client.closed).toEqual({ code: 1000, reason: 'call disconnected' });
   }, 20_000);
+
+  it('hang-up releases the call: the STT engine goes back to its pool and the capacity slot is freed', async () => {
+    const pools = async () =>
+      (
+        (await (await fetch(`${t.baseUrl}/api/v1/pools`)).json()) as {
+          pools: Array<{ name: string; inUse: number }>;
+        }
+      ).pools;
+    const inUse = async () => (await pools()).reduce((n, p) => n + p.inUse, 0);
+    const admission = t.app.get(CallAdmission);
+    const before = await inUse();
+    const activeBefore = admission.activeCount;
+    const client = await AcsMediaClient.connect(`${t.wsUrl}${PATH}`, {
+      'x-ms-call-connection-id': 'e2e-media-5',
+    });
+    client.metadata(16000);
+    await client.stream(new Int16Array(0), 400);
+    await until(async () => (await inUse()) === before + 1, 10_000);
+    expect(admission.activeCount).toBe(activeBefore + 1);
+    client.ws.close(1000, 'caller hung up');
+    await until(async () => (await inUse()) === before, 10_000);
+    await until(() => admission.activeCount === activeBefore, 5_000);
+  }, 30_000);
 
   it('closes a voice_live call with a clear reason until that mode exists', async () => {
     const client = await AcsMediaClient.connect(

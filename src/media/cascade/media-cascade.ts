@@ -1,11 +1,12 @@
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { int16View } from '../../audio/pcm';
 import type { AppConfig } from '../../config';
-import type { ConversationState, Orchestrator } from '../../llm/orchestrator';
 import type { LoadedScenario } from '../../llm/agents/agent-loader';
 import type { AgentSpec } from '../../llm/agents/agent.types';
+import { CallControl, type CallAction, type CallActionContext } from '../../llm/call-control.port';
+import type { ConversationState, HistorySink, Orchestrator } from '../../llm/orchestrator';
 import type { SessionWriteQueue } from '../../session/session-write-queue';
-import type { TurnMetrics } from '../../session/session.types';
+import type { HistoryEntry, TurnMetrics } from '../../session/session.types';
 import type {
   SpeechToText,
   SttEvent,
@@ -19,56 +20,72 @@ import { recordSpanError, startSpan } from '../../telemetry/spans';
 import { encodeAudioData, STOP_AUDIO, type InboundFrame } from '../codec/acs-media-codec';
 import type { MediaCallHandler, MediaConnection } from '../media-call';
 import type { Clock, TimerHandle } from '../pipeline/clock';
-import { Playout } from '../pipeline/playout';
+import { FRAME_MS, Playout } from '../pipeline/playout';
 import { TextChunker } from '../pipeline/text-chunker';
-import { heardText, isBackchannel, type SpokenChunk } from './heard-text';
+import { countWords, heardText, isBackchannel, splitHeard, type SpokenChunk } from './heard-text';
+import { PHRASES, type PhraseCache } from './phrases';
 
 export interface CascadeDeps {
   connection: MediaConnection;
   config: AppConfig['media'];
+  /** Where a call goes after repeated provider failures; without one the call is ended politely. */
+  transferTarget?: string;
   stt: SpeechToText;
   tts: TextToSpeech;
   vad: VoiceActivityDetector;
   /** Resolves an agent's voice (catalogue alias, style, rate) for the configured TTS engine. */
   voiceFor: (voice: AgentSpec['voice'] | undefined) => VoiceSpec;
-  orchestrator: Orchestrator;
+  /**
+   * Builds this call's orchestrator around the cascade's call control, which holds the agent's call
+   * actions (hang up, transfer) until the words that announce them have been played.
+   */
+  orchestrator: (callControl: CallControl) => Orchestrator;
+  /** Carries out call actions (ACS). */
+  callControl: CallControl;
   scenario: LoadedScenario;
   writer: SessionWriteQueue;
   clock: Clock;
-  /** Greeting audio cache (per text, voice, rate). */
-  greetings: GreetingCache;
+  /** Audio of greetings and fixed phrases (per text, voice, rate), shared by all calls. */
+  phrases: PhraseCache;
+  /** Per-turn metrics for the OTel histograms. */
+  observeTurn?: (metrics: TurnMetrics) => void;
 }
 
-/** Synthesized greetings, so a call's first words go out without waiting for the engine. */
-export class GreetingCache {
-  private readonly cache = new Map<string, Buffer>();
-  constructor(private readonly maxEntries = 64) {}
-  key(text: string, voice: VoiceSpec, rate: number): string {
-    return `${voice.name}|${voice.rate ?? 1}|${rate}|${text}`;
-  }
-  get(key: string): Buffer | undefined {
-    return this.cache.get(key);
-  }
-  set(key: string, pcm: Buffer): void {
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, pcm);
-  }
-}
-
-const APOLOGY = "Sorry, I didn't catch that because of a problem on my side. Could you say it again?";
 const DTMF_SUBMIT_TIMEOUT_MS = 3000;
+const WATCHDOG_TICK_MS = 1000;
+const STT_REOPEN_DELAY_MS = 1000;
+const STT_OPEN_TIMEOUT_MS = 10_000;
+
+type ReplyKind = 'greeting' | 'turn' | 'phrase';
+type FailureSource = 'stt' | 'llm' | 'tts' | 'watchdog';
+/** How a reply ended: everything played, cut by the caller, dropped unheard, or broken. */
+type Outcome = 'played' | 'interrupted' | 'cancelled' | 'failed';
 
 interface Reply {
   generation: number;
+  kind: ReplyKind;
   controller: AbortController;
   chunks: SpokenChunk[];
   /** Audio enqueued so far (ms): the next chunk's offset. */
   audioMs: number;
   firstFrameAt?: number;
+  /** Turn committed, and its first speakable clause handed to TTS (the model's share of e2e). */
+  committedAt?: number;
+  firstChunkAt?: number;
   ttsTtfbMs?: number;
+  /** No more audio will be added. */
   done: boolean;
-  /** The greeting (not an answer to a caller turn). */
-  greeting: boolean;
+  /** History written and metrics persisted: nothing more happens to this reply. */
+  settled: boolean;
+  /** The reply's history entries, written once it is known what the caller heard. */
+  entries: HistoryEntry[];
+  /** Entries before this index are written already. */
+  written: number;
+  /** Index of this turn's caller message in the conversation (turn replies). */
+  messageStart: number;
+  toolCalls: number;
+  failure?: FailureSource;
+  lastProgressAt: number;
   metrics?: TurnMetrics;
   span?: Span;
 }
@@ -82,31 +99,34 @@ interface Interruption {
 /**
  * The MEDIA cascade of one call: VAD and STT on every caller frame, turn taking (VAD silence + STT
  * final, with a maximum wait), agent turns streamed through the sentence chunker into TTS and a paced
- * playout, and barge-in (StopAudio at once, cancel on confirmed words, resume on false alarms).
- * Frame work is synchronous; everything slow runs in promises tied to a generation's AbortSignal.
+ * playout, barge-in (StopAudio at once, cancel on confirmed words, resume on false alarms), silence
+ * re-prompts, provider-failure apologies and escalation, and a watchdog for replies that stall.
+ * Frame work is synchronous; everything slow runs in promises tied to a reply's AbortSignal.
  */
 export class MediaCascade implements MediaCallHandler {
   private sampleRate = 0;
-  private frameBytes = 0;
   private silence = Buffer.alloc(0);
   private vad: VadStream | undefined;
   private stt: SttSession | undefined;
   private playout: Playout | undefined;
   private state: ConversationState | undefined;
+  private orchestrator: Orchestrator | undefined;
   private ready = false;
   private closed = false;
   private readonly early: InboundFrame[] = [];
   private metadataAt = 0;
+  /** Caller audio fed to the VAD (ms): VAD event times are on this timeline. */
+  private streamMs = 0;
 
   private generation = 0;
   private reply: Reply | undefined;
   private interruption: Interruption | undefined;
   private callerSpeaking = false;
   private speechEndAt: number | undefined;
-  private speechOnsetAt: number | undefined;
+  private vadSpan: Span | undefined;
   private utterance = '';
   private partial = '';
-  /** Text of a turn that was committed but cancelled because the caller went on speaking. */
+  /** Text of a turn that was committed but taken back because the caller went on speaking. */
   private carried = '';
   private finalTimer: TimerHandle | undefined;
   private awaitingFinal = false;
@@ -114,6 +134,17 @@ export class MediaCascade implements MediaCallHandler {
   private digits = '';
   private digitTimer: TimerHandle | undefined;
   private bargeInMs: number | undefined;
+
+  private silenceTimer: TimerHandle | undefined;
+  private reprompts = 0;
+  private failures = 0;
+  private sttReopenTimer: TimerHandle | undefined;
+  private watchdogTimer: TimerHandle | undefined;
+  private watchdogSentFrames = 0;
+  /** Call actions the agent asked for, carried out once the reply announcing them has been heard. */
+  private readonly pendingActions: Array<{ action: CallAction; context: CallActionContext }> = [];
+  /** A hang-up or transfer is under way: no new caller turns, no re-prompts. */
+  private ending = false;
   private readonly log;
 
   constructor(private readonly deps: CascadeDeps) {
@@ -146,12 +177,19 @@ export class MediaCascade implements MediaCallHandler {
     if (this.closed) return;
     this.closed = true;
     this.cancelReply('call ended');
-    this.clearTimer(this.finalTimer);
-    this.clearTimer(this.digitTimer);
+    for (const t of [this.finalTimer, this.digitTimer, this.silenceTimer, this.sttReopenTimer])
+      this.clearTimer(t);
+    this.clearTimer(this.watchdogTimer);
     if (this.interruption) this.clearTimer(this.interruption.timer);
+    this.vadSpan?.end();
+    this.vadSpan = undefined;
+    // An action the caller did not get to hear announced still stands (the agent decided it).
+    this.runPendingActions();
     this.playout?.close();
     this.vad?.close();
-    await this.stt?.close();
+    const stt = this.stt;
+    this.stt = undefined;
+    await stt?.close();
     this.log.debug({ reason }, 'cascade closed');
   }
 
@@ -161,7 +199,6 @@ export class MediaCascade implements MediaCallHandler {
     const { deps } = this;
     this.metadataAt = deps.clock.now();
     this.sampleRate = sampleRate;
-    this.frameBytes = frameBytes;
     this.silence = Buffer.alloc(frameBytes);
     try {
       if (sampleRate !== 16000 && sampleRate !== 24000)
@@ -174,19 +211,24 @@ export class MediaCascade implements MediaCallHandler {
         onFirstFrame: (generation, at) => this.onFirstFrame(generation, at),
         onIdle: () => this.onPlayoutIdle(),
       });
-      const { state, greeting } = deps.orchestrator.start(deps.scenario, deps.connection.sessionId, {
+      this.orchestrator = deps.orchestrator(this.heldCallControl());
+      // The greeting starts before the engines finish opening: it only needs TTS.
+      const greetingReply = this.newReply('greeting');
+      const { state, greeting } = this.orchestrator.start(deps.scenario, deps.connection.sessionId, {
         callConnectionId: deps.connection.callConnectionId,
+        history: this.historySink(greetingReply),
       });
       this.state = state;
-      // The greeting starts before the engines finish opening: it only needs TTS.
-      const greetingReply = this.newReply(true);
-      void this.speakGreeting(greetingReply, greeting.text);
+      void this.speakFixed(greetingReply, greeting.text).finally(() => this.finishReply(greetingReply));
+      this.armWatchdog();
       const [vad, stt] = await Promise.all([
         deps.vad.createStream(sampleRate, {
           minSpeechMs: deps.config.bargeInMinMs,
           minSilenceMs: deps.config.endpointingMs,
+          // Event times are then the true onset and end of speech (bargein_ms, eou_delay_ms).
+          paddingMs: 0,
         }),
-        deps.stt.open({ sampleRate, expected: deps.orchestrator.expectedInput(state) }),
+        this.openStt(),
       ]);
       if (this.closed) {
         vad.close();
@@ -194,8 +236,7 @@ export class MediaCascade implements MediaCallHandler {
         return;
       }
       this.vad = vad;
-      this.stt = stt;
-      stt.onEvent((e) => this.onStt(e));
+      this.attachStt(stt);
       this.ready = true;
       for (const f of this.early.splice(0)) this.onFrame(f);
     } catch (err) {
@@ -205,73 +246,116 @@ export class MediaCascade implements MediaCallHandler {
     }
   }
 
-  private async speakGreeting(reply: Reply, text: string): Promise<void> {
-    const voice = this.voice();
-    const key = this.deps.greetings.key(text, voice, this.sampleRate);
-    const cached = this.deps.greetings.get(key);
-    if (cached) {
-      this.enqueueAudio(reply, text, cached);
-      this.finishReply(reply);
-      return;
+  private openStt(): Promise<SttSession> {
+    const expected = this.state ? this.orchestrator!.expectedInput(this.state) : undefined;
+    const signal = AbortSignal.timeout(STT_OPEN_TIMEOUT_MS);
+    return this.deps.stt.open({ sampleRate: this.sampleRate, ...(expected ? { expected } : {}), signal });
+  }
+
+  private attachStt(stt: SttSession): void {
+    this.stt = stt;
+    stt.onEvent((e) => {
+      if (this.stt === stt) this.onStt(e);
+    });
+  }
+
+  /** The agent's call actions wait until the reply that announces them has been heard. */
+  private heldCallControl(): CallControl {
+    const hold = (action: CallAction, ctx: CallActionContext) => this.holdAction(action, ctx);
+    return new (class extends CallControl {
+      async request(action: CallAction, ctx: CallActionContext): Promise<void> {
+        hold(action, ctx);
+      }
+    })();
+  }
+
+  private holdAction(action: CallAction, ctx?: CallActionContext): void {
+    this.ending = true;
+    this.clearTimer(this.silenceTimer);
+    this.pendingActions.push({
+      action,
+      context: ctx ?? {
+        sessionId: this.deps.connection.sessionId,
+        callConnectionId: this.deps.connection.callConnectionId,
+      },
+    });
+    this.log.info(
+      { action: action.type, reason: action.reason },
+      'call action held until the reply is heard',
+    );
+  }
+
+  private runPendingActions(): void {
+    for (const { action, context: ctx } of this.pendingActions.splice(0)) {
+      this.log.info({ action: action.type, reason: action.reason }, 'call action');
+      this.deps.callControl.request(action, ctx).catch((err: unknown) => {
+        this.log.error({ err, action: action.type }, 'call action failed');
+      });
     }
-    const parts: Buffer[] = [];
-    await this.synthesize(reply, text, (pcm) => parts.push(pcm));
-    if (!reply.controller.signal.aborted) this.deps.greetings.set(key, Buffer.concat(parts));
-    this.finishReply(reply);
   }
 
   private voice(): VoiceSpec {
-    const spec = this.state ? this.deps.orchestrator.agentSpec(this.state) : undefined;
+    const spec = this.state ? this.orchestrator!.agentSpec(this.state) : undefined;
     return this.deps.voiceFor(spec?.voice);
   }
 
   // ---- caller audio
 
   private audio(pcm: Buffer): void {
-    this.stt!.write(pcm);
+    this.stt?.write(pcm);
     const result = this.vad!.process(int16View(pcm));
+    this.streamMs += FRAME_MS;
     const event = result.event;
     if (!event) return;
-    if (event.type === 'speech_start') this.onSpeechStart();
-    else this.onSpeechEnd();
+    // Wall-clock time of the event: VAD times are on the caller-audio timeline.
+    const at = this.deps.clock.now() - (this.streamMs - event.atMs);
+    if (event.type === 'speech_start') this.onSpeechStart(at);
+    else this.onSpeechEnd(at, event.durationMs);
   }
 
-  private onSpeechStart(): void {
-    const now = this.deps.clock.now();
+  private onSpeechStart(onsetAt: number): void {
+    const { clock, config, connection } = this.deps;
     this.callerSpeaking = true;
-    this.speechOnsetAt = now - this.deps.config.bargeInMinMs;
     this.clearTimer(this.finalTimer);
+    this.clearTimer(this.silenceTimer);
     this.awaitingFinal = false;
     const reply = this.reply;
-    if (reply && this.playout!.playing && !this.interruption) {
+    const bargeIn = Boolean(reply && this.playout!.playing && !this.interruption);
+    this.vadSpan = startSpan('vad.segment', SpanKind.INTERNAL, {
+      parent: trace.setSpan(context.active(), connection.span),
+      attributes: { 'rt.vad.barge_in': bargeIn },
+    });
+    if (reply && bargeIn) {
       // Barge-in: stop what ACS has queued at once, remember what the caller heard.
-      this.deps.connection.send(STOP_AUDIO);
+      connection.send(STOP_AUDIO);
       const cut = this.playout!.pause();
-      this.bargeInMs = this.deps.clock.now() - this.speechOnsetAt;
+      this.bargeInMs = Math.round(clock.now() - onsetAt);
       this.interruption = {
         generation: reply.generation,
         heardMs: cut.heardMs,
-        timer: this.deps.clock.setTimeout(
-          () => this.resumeAfterFalseAlarm('no words'),
-          this.deps.config.falseInterruptionMs,
-        ),
+        timer: clock.setTimeout(() => this.resumeAfterFalseAlarm('no words'), config.falseInterruptionMs),
       };
       this.log.info(
         { generation: reply.generation, heardMs: cut.heardMs, bargeInMs: this.bargeInMs },
         'barge-in: agent paused',
       );
-    } else if (reply && reply.firstFrameAt === undefined && !reply.greeting) {
-      // The caller went on before the reply started: cancel it and merge both utterances into one turn.
+    } else if (reply && reply.firstFrameAt === undefined && reply.kind !== 'greeting') {
+      // The caller went on before the reply started: drop it; a turn is merged with what comes next.
       this.log.info({ generation: reply.generation }, 'caller resumed before the reply: merging utterances');
-      this.cancelReply('caller resumed speaking');
+      this.cancelReply('caller resumed speaking', { merge: true });
     }
   }
 
-  private onSpeechEnd(): void {
+  private onSpeechEnd(endAt: number, durationMs: number): void {
     this.callerSpeaking = false;
-    this.speechEndAt = this.deps.clock.now() - this.deps.config.endpointingMs;
+    this.speechEndAt = endAt;
+    if (this.vadSpan) {
+      this.vadSpan.setAttribute('rt.vad.duration_ms', durationMs);
+      this.vadSpan.end();
+      this.vadSpan = undefined;
+    }
     // Ask for the final now, also during an interruption: its words decide whether the agent resumes.
-    this.stt!.endUtterance();
+    this.stt?.endUtterance();
     if (this.utterance && !this.partial && !this.interruption) {
       this.commit();
       return;
@@ -287,7 +371,7 @@ export class MediaCascade implements MediaCallHandler {
   private onStt(event: SttEvent): void {
     if (this.closed) return;
     if (event.type === 'error') {
-      this.log.error({ err: event.error }, 'speech recognition failed');
+      this.onSttFailure(event.error);
       return;
     }
     if (event.type === 'partial') {
@@ -316,23 +400,10 @@ export class MediaCascade implements MediaCallHandler {
     this.interruption = undefined;
     const reply = this.reply;
     if (reply && reply.generation === interruption.generation) {
-      const heard = heardText(reply.chunks, interruption.heardMs, reply.audioMs);
-      this.deps.orchestrator.cutLastAgentMessage(this.state!, heard);
-      this.deps.writer.appendHistory(this.deps.connection.sessionId, {
-        role: 'agent',
-        text: heard,
-        interrupted: true,
-        agent: this.state!.agent,
-        turn: this.state!.turn,
-        at: new Date().toISOString(),
-      });
       if (reply.metrics) reply.metrics.bargein_ms = this.bargeInMs;
-      this.persistMetrics(reply);
-      this.cancelReply('caller interrupted');
-      this.log.info(
-        { generation: interruption.generation, heardChars: heard.length },
-        'barge-in confirmed: reply cancelled',
-      );
+      this.settle(reply, interruption.heardMs, 'interrupted');
+      this.abort(reply, 'caller interrupted');
+      this.log.info({ generation: interruption.generation }, 'barge-in confirmed: reply cancelled');
     }
     return true;
   }
@@ -349,11 +420,14 @@ export class MediaCascade implements MediaCallHandler {
     if (this.reply?.generation === interruption.generation) {
       this.playout!.resume();
       this.log.info({ why, generation: interruption.generation }, 'false interruption: agent resumes');
+      // Everything had been sent before the pause and nothing is left to replay: the reply is over.
+      if (this.reply.done && !this.playout!.playing) this.settle(this.reply, this.reply.audioMs, 'played');
     }
   }
 
   private dtmf(digit: string): void {
     this.clearTimer(this.digitTimer);
+    this.clearTimer(this.silenceTimer);
     if (digit === '#') {
       this.submitDigits();
       return;
@@ -372,6 +446,41 @@ export class MediaCascade implements MediaCallHandler {
     this.commit();
   }
 
+  // ---- speech recognition failures
+
+  private onSttFailure(error: Error): void {
+    const lost = this.callerSpeaking || this.awaitingFinal || Boolean(this.utterance || this.partial);
+    this.log.error({ err: error, lostUtterance: lost }, 'speech recognition failed: reopening');
+    const stt = this.stt;
+    this.stt = undefined;
+    void stt?.close().catch(() => undefined);
+    this.utterance = '';
+    this.partial = '';
+    this.awaitingFinal = false;
+    this.clearTimer(this.finalTimer);
+    this.providerFailed('stt', lost);
+    void this.reopenStt();
+  }
+
+  private async reopenStt(): Promise<void> {
+    if (this.closed || this.stt) return;
+    try {
+      const stt = await this.openStt();
+      if (this.closed) {
+        await stt.close();
+        return;
+      }
+      this.attachStt(stt);
+      this.log.info('speech recognition reopened');
+    } catch (err) {
+      if (this.closed) return;
+      this.log.error({ err }, 'speech recognition could not be reopened');
+      this.providerFailed('stt', false);
+      if (!this.ending)
+        this.sttReopenTimer = this.deps.clock.setTimeout(() => void this.reopenStt(), STT_REOPEN_DELAY_MS);
+    }
+  }
+
   // ---- agent turns
 
   private commit(): void {
@@ -380,10 +489,17 @@ export class MediaCascade implements MediaCallHandler {
     const text = [this.carried, this.utterance, this.partial].filter(Boolean).join(' ').trim();
     this.utterance = '';
     this.partial = '';
-    if (!text || !this.state) return;
+    if (!text || !this.state || this.ending) {
+      // Noise, or words nobody could make out: the silence clock starts again.
+      if (!this.reply) this.armSilence();
+      return;
+    }
     this.cancelReply('new caller turn');
+    this.clearTimer(this.silenceTimer);
+    this.reprompts = 0;
     this.carried = text;
-    const reply = this.newReply();
+    const reply = this.newReply('turn');
+    reply.messageStart = this.state.messages.length;
     const committedAt = this.deps.clock.now();
     reply.metrics = {
       turn: this.state.turn + 1,
@@ -400,58 +516,157 @@ export class MediaCascade implements MediaCallHandler {
   }
 
   private async runTurn(reply: Reply, text: string, committedAt: number): Promise<void> {
-    const { orchestrator } = this.deps;
+    const orchestrator = this.orchestrator!;
+    const signal = reply.controller.signal;
     const chunker = new TextChunker();
     let speaking: Promise<void> = Promise.resolve();
+    reply.committedAt = committedAt;
     const say = (chunk: string) => {
-      speaking = speaking.then(() => this.synthesize(reply, chunk));
+      reply.firstChunkAt ??= this.deps.clock.now();
+      speaking = speaking.then(async () => void (await this.synthesize(reply, chunk)));
     };
     try {
-      for await (const event of orchestrator.runTurn(this.state!, text, reply.controller.signal)) {
-        if (reply.controller.signal.aborted) break;
+      for await (const event of orchestrator.runTurn(this.state!, text, signal, this.historySink(reply))) {
+        if (signal.aborted) break;
+        reply.lastProgressAt = this.deps.clock.now();
         if (event.type === 'text_delta') {
           if (reply.metrics && reply.metrics.llm_ttft_ms === undefined)
             reply.metrics.llm_ttft_ms = Math.round(this.deps.clock.now() - committedAt);
-          this.carried = '';
           for (const chunk of chunker.push(event.delta)) say(chunk);
         } else if (event.type === 'agent_text') {
           for (const chunk of chunker.flush()) say(chunk);
+        } else if (event.type === 'tool_call') {
+          // The turn has effects now: it can no longer be merged into the caller's next words.
+          reply.toolCalls++;
         } else if (event.type === 'error') {
-          this.log.warn({ err: event.error }, 'agent turn failed: apologising');
-          say(APOLOGY);
+          this.log.warn({ err: event.error }, 'agent turn failed');
+          reply.failure ??= 'llm';
         }
       }
       for (const chunk of chunker.flush()) say(chunk);
-      this.carried = '';
       await speaking;
-      this.stt?.setExpectedInput(orchestrator.expectedInput(this.state!));
     } catch (err) {
-      if (!reply.controller.signal.aborted) {
+      if (!signal.aborted) {
         this.log.error({ err }, 'agent turn failed');
         if (reply.span) recordSpanError(reply.span, err);
+        reply.failure ??= 'llm';
+      }
+    }
+    try {
+      if (signal.aborted) return;
+      if (reply.failure) {
+        if (reply.span) reply.span.setAttribute('rt.failure', reply.failure);
+        await this.respondToFailure(reply, reply.failure);
+      } else {
+        this.stt?.setExpectedInput(orchestrator.expectedInput(this.state!));
       }
     } finally {
       this.finishReply(reply);
     }
   }
 
-  private newReply(greeting = false): Reply {
+  /** Counts a provider failure; returns what to say (apology, or the escalation with its call action). */
+  private failureResponse(source: FailureSource): string {
+    this.failures++;
+    const escalate = this.failures >= this.deps.config.maxProviderFailures && !this.ending;
+    this.log.warn({ source, failures: this.failures, escalate }, 'provider failure');
+    if (!escalate) return PHRASES.apology;
+    const target = this.deps.transferTarget;
+    const reason = `${this.failures} consecutive provider failures (last: ${source})`;
+    this.holdAction(
+      target ? { type: 'transfer_requested', reason, target } : { type: 'hangup_requested', reason },
+    );
+    return target ? PHRASES.failureTransfer : PHRASES.failureGoodbye;
+  }
+
+  /** A failed turn ends with an apology (or the escalation) inside the same reply. */
+  private async respondToFailure(reply: Reply, source: FailureSource): Promise<void> {
+    const text = this.failureResponse(source);
+    reply.entries.push(this.agentEntry(text));
+    await this.speakFixed(reply, text);
+  }
+
+  /** A failure outside a turn (STT, watchdog): the apology is a reply of its own when it matters. */
+  private providerFailed(source: FailureSource, apologise: boolean): void {
+    const before = this.ending;
+    const text = this.failureResponse(source);
+    if (apologise || (this.ending && !before)) this.speakPhrase(text);
+  }
+
+  private speakPhrase(text: string): void {
+    if (this.closed || !this.playout) return;
+    this.cancelReply('cascade phrase');
+    const reply = this.newReply('phrase');
+    reply.entries.push(this.agentEntry(text));
+    void this.speakFixed(reply, text).finally(() => this.finishReply(reply));
+  }
+
+  private agentEntry(text: string): HistoryEntry {
+    return {
+      role: 'agent',
+      text,
+      at: new Date().toISOString(),
+      ...(this.state ? { agent: this.state.agent, turn: this.state.turn } : {}),
+    };
+  }
+
+  private newReply(kind: ReplyKind): Reply {
     const reply: Reply = {
       generation: ++this.generation,
+      kind,
       controller: new AbortController(),
       chunks: [],
       audioMs: 0,
       done: false,
-      greeting,
+      settled: false,
+      entries: [],
+      written: 0,
+      messageStart: this.state?.messages.length ?? 0,
+      toolCalls: 0,
+      lastProgressAt: this.deps.clock.now(),
     };
     this.reply = reply;
     return reply;
   }
 
+  /** History of a reply is held until it is known what the caller heard; late entries go straight out. */
+  private historySink(reply: Reply): HistorySink {
+    return (entry) => {
+      if (reply.settled) this.deps.writer.appendHistory(this.deps.connection.sessionId, entry);
+      else reply.entries.push(entry);
+    };
+  }
+
+  /** Writes a reply's held entries up to (not including) `end`. */
+  private writeEntries(reply: Reply, end: number): void {
+    for (; reply.written < end; reply.written++)
+      this.deps.writer.appendHistory(this.deps.connection.sessionId, reply.entries[reply.written]);
+  }
+
+  /** Greetings and phrases: from the cache when possible (so they play even while TTS fails). */
+  private async speakFixed(reply: Reply, text: string): Promise<void> {
+    const voice = this.voice();
+    const key = this.deps.phrases.key(text, voice, this.sampleRate);
+    const cached = this.deps.phrases.get(key);
+    if (cached) {
+      if (!reply.controller.signal.aborted && this.reply === reply) this.enqueueAudio(reply, text, cached);
+      return;
+    }
+    const parts: Buffer[] = [];
+    const ok = await this.synthesize(reply, text, (pcm) => parts.push(pcm), true);
+    if (ok) this.deps.phrases.set(key, Buffer.concat(parts));
+  }
+
   /** Synthesizes one chunk of a reply into the playout (stale generations are dropped). */
-  private async synthesize(reply: Reply, text: string, tap?: (pcm: Buffer) => void): Promise<void> {
+  private async synthesize(
+    reply: Reply,
+    text: string,
+    tap?: (pcm: Buffer) => void,
+    /** Said even after a chunk of this reply failed (the apology gets its own try). */
+    always = false,
+  ): Promise<boolean> {
     const signal = reply.controller.signal;
-    if (signal.aborted) return;
+    if (signal.aborted || (reply.failure === 'tts' && !always)) return false;
     const started = this.deps.clock.now();
     let first = true;
     try {
@@ -461,7 +676,7 @@ export class MediaCascade implements MediaCallHandler {
         sampleRate: this.sampleRate as 16000 | 24000,
         signal,
       })) {
-        if (signal.aborted || this.reply !== reply) return;
+        if (signal.aborted || this.reply !== reply) return false;
         if (first) {
           first = false;
           reply.ttsTtfbMs ??= Math.round(this.deps.clock.now() - started);
@@ -470,47 +685,137 @@ export class MediaCascade implements MediaCallHandler {
         tap?.(pcm);
         this.enqueueAudio(reply, undefined, pcm);
       }
+      return !signal.aborted;
     } catch (err) {
-      if (!signal.aborted) this.log.error({ err }, 'speech synthesis failed');
+      if (signal.aborted) return false;
+      this.log.error({ err }, 'speech synthesis failed');
+      if (reply.span) recordSpanError(reply.span, err);
+      reply.failure ??= 'tts';
+      return false;
     }
   }
 
   private enqueueAudio(reply: Reply, text: string | undefined, pcm: Buffer): void {
     if (text !== undefined) reply.chunks.push({ text, offsetMs: reply.audioMs });
     reply.audioMs += (pcm.length / 2 / this.sampleRate) * 1000;
+    reply.lastProgressAt = this.deps.clock.now();
     this.playout!.enqueue(pcm, { generation: reply.generation, chunkIndex: reply.chunks.length - 1 });
   }
 
   private finishReply(reply: Reply): void {
     if (reply.done) return;
     reply.done = true;
-    if (this.reply === reply && !reply.controller.signal.aborted) this.playout?.finish(reply.generation);
-    if (reply.firstFrameAt === undefined || reply.controller.signal.aborted) this.persistMetrics(reply);
+    if (reply.settled || reply.controller.signal.aborted || this.reply !== reply) return;
+    this.playout?.finish(reply.generation);
+    // Nothing (left) to play: the reply is over now, otherwise when the playout goes idle.
+    if (!this.interruption && !this.playout?.playing)
+      this.settle(reply, reply.audioMs, reply.audioMs > 0 || !reply.failure ? 'played' : 'failed');
   }
 
-  private cancelReply(why: string): void {
+  /**
+   * Cancels the current reply. What the caller heard of it is recorded; with `merge` (the caller went
+   * on before it started) a turn without effects is taken back so both utterances become one turn.
+   */
+  private cancelReply(why: string, options: { merge?: boolean } = {}): void {
     const reply = this.reply;
     if (!reply) return;
-    this.reply = undefined;
-    if (!reply.controller.signal.aborted) {
-      reply.controller.abort(new Error(why));
-      this.playout?.clear(reply.generation);
-      reply.span?.setAttribute('rt.cancelled', why);
-      reply.span?.end();
+    if (!reply.settled) {
+      if (options.merge && reply.kind === 'turn' && reply.toolCalls === 0 && this.state) {
+        this.orchestrator!.retractTurn(this.state, reply.messageStart);
+        reply.entries.length = reply.written;
+        reply.metrics = undefined;
+        reply.span?.setAttribute('rt.merged', true);
+      } else if (reply.kind === 'turn') {
+        this.carried = '';
+      }
+      const heardMs = this.playout ? this.playout.heardMs(reply.generation) : 0;
+      this.settle(reply, heardMs, reply.firstFrameAt === undefined ? 'cancelled' : 'interrupted');
     }
+    this.abort(reply, why);
+  }
+
+  private abort(reply: Reply, why: string): void {
+    if (this.reply === reply) this.reply = undefined;
+    if (reply.controller.signal.aborted) return;
+    reply.controller.abort(new Error(why));
+    this.playout?.clear(reply.generation);
+    if (reply.span) {
+      reply.span.setAttribute('rt.cancelled', why);
+      reply.span.end();
+      reply.span = undefined;
+    }
+  }
+
+  /**
+   * The reply is over: its history is written as heard (cut to the words played when it did not play
+   * to the end), the conversation keeps only what was heard, metrics are persisted, held call actions
+   * run, and the silence timer starts.
+   */
+  private settle(reply: Reply, heardMs: number, outcome: Outcome): void {
+    if (reply.settled) return;
+    reply.settled = true;
+    if (this.reply === reply) this.reply = undefined;
+    const complete = outcome === 'played' && heardMs >= reply.audioMs;
+    const pending = reply.entries.slice(reply.written);
+    if (complete) {
+      for (const e of pending) this.deps.writer.appendHistory(this.deps.connection.sessionId, e);
+    } else {
+      const heard = heardText(reply.chunks, heardMs, reply.audioMs);
+      const heardWords = countWords(heard);
+      const spoken = pending.filter((e) => e.role === 'agent');
+      const cuts = splitHeard(
+        spoken.map((e) => e.text),
+        heardWords,
+      );
+      // Words heard beyond the recorded messages: the model was cut off mid-message (not recorded yet).
+      const recorded = spoken.reduce((n, e) => n + countWords(e.text), 0);
+      const unrecorded = heardWords > recorded ? heard.split(/\s+/).slice(recorded).join(' ') : '';
+      for (const e of pending) {
+        let entry = e;
+        if (e.role === 'agent') {
+          const cut = cuts[spoken.indexOf(e)];
+          if (cut.cut) entry = { ...e, text: cut.text, interrupted: true };
+          if (!entry.text && !entry.toolCalls?.length) continue;
+        }
+        this.deps.writer.appendHistory(this.deps.connection.sessionId, entry);
+      }
+      if (this.state && reply.kind !== 'phrase') {
+        this.orchestrator!.keepHeard(this.state, reply.messageStart, heardWords);
+        if (unrecorded) {
+          this.orchestrator!.noteHeard(this.state, unrecorded);
+          this.deps.writer.appendHistory(this.deps.connection.sessionId, {
+            ...this.agentEntry(unrecorded),
+            interrupted: true,
+          });
+        }
+      }
+    }
+    reply.written = reply.entries.length;
+    if (reply.kind === 'turn' && complete && !reply.failure) {
+      this.failures = 0;
+      this.carried = '';
+    }
+    this.persistMetrics(reply);
+    this.runPendingActions();
+    if (outcome === 'played' || outcome === 'failed') this.armSilence();
   }
 
   private onFirstFrame(generation: number, at: number): void {
     const reply = this.reply;
     if (!reply || reply.generation !== generation) return;
     reply.firstFrameAt = at;
-    if (reply.greeting) {
+    reply.lastProgressAt = at;
+    if (reply.kind === 'turn') {
+      // The caller is hearing the answer: the turn is final (no more merging), its caller line is written.
+      this.carried = '';
+      const firstAgent = reply.entries.findIndex((e, i) => i >= reply.written && e.role === 'agent');
+      this.writeEntries(reply, firstAgent < 0 ? reply.entries.length : firstAgent);
+    }
+    if (reply.kind === 'greeting') {
       const greetingTtfb = Math.round(at - this.metadataAt);
-      this.deps.writer.recordTurn(this.deps.connection.sessionId, {
-        turn: 0,
-        at: new Date().toISOString(),
-        greeting_ttfb_ms: greetingTtfb,
-      });
+      const metrics = { turn: 0, at: new Date().toISOString(), greeting_ttfb_ms: greetingTtfb };
+      this.deps.writer.recordTurn(this.deps.connection.sessionId, metrics);
+      this.deps.observeTurn?.(metrics);
       this.log.info({ greeting_ttfb_ms: greetingTtfb }, 'greeting started');
       return;
     }
@@ -519,28 +824,96 @@ export class MediaCascade implements MediaCallHandler {
     if (reply.ttsTtfbMs !== undefined) m.tts_ttfb_ms = reply.ttsTtfbMs;
     if (this.speechEndAt !== undefined) {
       m.e2e_latency_ms = Math.round(at - this.speechEndAt);
-      const providers = (m.eou_delay_ms ?? 0) + (m.llm_ttft_ms ?? 0) + (m.tts_ttfb_ms ?? 0);
-      m.overhead_ms = Math.max(0, m.e2e_latency_ms - providers);
+      // The model's share runs to its first speakable clause (first token + the rest of that clause).
+      const llm =
+        reply.firstChunkAt !== undefined && reply.committedAt !== undefined
+          ? reply.firstChunkAt - reply.committedAt
+          : (m.llm_ttft_ms ?? 0);
+      const providers = (m.eou_delay_ms ?? 0) + llm + (m.tts_ttfb_ms ?? 0);
+      m.overhead_ms = Math.max(0, Math.round(m.e2e_latency_ms - providers));
     }
   }
 
   private onPlayoutIdle(): void {
     const reply = this.reply;
-    if (reply && reply.done) this.persistMetrics(reply);
+    if (reply && reply.done && !this.interruption) this.settle(reply, reply.audioMs, 'played');
   }
 
   private persistMetrics(reply: Reply): void {
     const m = reply.metrics;
-    if (!m) return;
-    reply.metrics = undefined;
-    this.deps.writer.recordTurn(this.deps.connection.sessionId, m);
-    this.log.info({ turnMetrics: m }, 'turn');
     if (reply.span) {
-      for (const [k, v] of Object.entries(m))
-        if (typeof v === 'number') reply.span.setAttribute(`rt.${k}`, v);
+      if (m)
+        for (const [k, v] of Object.entries(m))
+          if (typeof v === 'number') reply.span.setAttribute(`rt.${k}`, v);
       reply.span.end();
       reply.span = undefined;
     }
+    if (!m) return;
+    reply.metrics = undefined;
+    this.deps.writer.recordTurn(this.deps.connection.sessionId, m);
+    this.deps.observeTurn?.(m);
+    this.log.info({ turnMetrics: m }, 'turn');
+  }
+
+  // ---- silence and the watchdog
+
+  private armSilence(): void {
+    this.clearTimer(this.silenceTimer);
+    if (this.ending || this.closed) return;
+    this.silenceTimer = this.deps.clock.setTimeout(
+      () => this.onSilence(),
+      this.deps.config.silenceRepromptMs,
+    );
+  }
+
+  private onSilence(): void {
+    this.silenceTimer = undefined;
+    // A reply re-arms the timer when it ends; a caller who is speaking or typing gets a new period.
+    if (this.closed || this.ending || this.reply) return;
+    if (this.callerSpeaking || this.awaitingFinal || this.digits) {
+      this.armSilence();
+      return;
+    }
+    if (this.reprompts < this.deps.config.maxReprompts) {
+      this.reprompts++;
+      this.log.info({ reprompts: this.reprompts }, 'caller silent: re-prompting');
+      this.speakPhrase(PHRASES.reprompt);
+      return;
+    }
+    this.log.info({ reprompts: this.reprompts }, 'caller silent: ending the call');
+    this.holdAction({ type: 'hangup_requested', reason: 'caller silent' });
+    this.speakPhrase(PHRASES.silenceGoodbye);
+  }
+
+  private armWatchdog(): void {
+    this.watchdogTimer = this.deps.clock.setTimeout(() => this.checkWatchdog(), WATCHDOG_TICK_MS);
+  }
+
+  /** Recovers a reply that claims to be speaking but makes no progress (no text, no audio queued or sent). */
+  private checkWatchdog(): void {
+    if (this.closed) return;
+    const now = this.deps.clock.now();
+    const sent = this.playout?.sentFrames ?? 0;
+    const reply = this.reply;
+    if (reply && sent !== this.watchdogSentFrames) reply.lastProgressAt = now;
+    this.watchdogSentFrames = sent;
+    if (
+      reply &&
+      !reply.settled &&
+      !this.interruption &&
+      now - reply.lastProgressAt >= this.deps.config.watchdogMs
+    ) {
+      this.log.warn(
+        { generation: reply.generation, kind: reply.kind, stalledMs: Math.round(now - reply.lastProgressAt) },
+        'playout watchdog: the reply made no progress, abandoning it',
+      );
+      if (reply.span) reply.span.setAttribute('rt.failure', 'watchdog');
+      const heardMs = this.playout ? this.playout.heardMs(reply.generation) : 0;
+      this.settle(reply, heardMs, 'failed');
+      this.abort(reply, 'playout watchdog');
+      this.providerFailed('watchdog', true);
+    }
+    this.armWatchdog();
   }
 
   private clearTimer(timer: TimerHandle | undefined): void {

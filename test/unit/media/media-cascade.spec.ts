@@ -1,0 +1,607 @@
+import { join } from 'node:path';
+import { trace } from '@opentelemetry/api';
+import pino from 'pino';
+import { DomainError } from '../../../src/common/errors';
+import { loadConfig } from '../../../src/config';
+import { loadScenarioDir } from '../../../src/llm/agents/agent-loader';
+import { RecordingCallControl } from '../../../src/llm/call-control.port';
+import { DEFAULT_SCENARIOS_DIR } from '../../../src/llm/llm.factory';
+import { Orchestrator } from '../../../src/llm/orchestrator';
+import { insuranceTools } from '../../../src/llm/tools/insurance-tools';
+import { ToolRegistry } from '../../../src/llm/tools/tool-registry';
+import { MediaCascade } from '../../../src/media/cascade/media-cascade';
+import { PHRASES, PhraseCache } from '../../../src/media/cascade/phrases';
+import type { MediaConnection } from '../../../src/media/media-call';
+import { FakeClock } from '../../../src/media/pipeline/clock';
+import type { SessionWriteQueue } from '../../../src/session/session-write-queue';
+import type { HistoryEntry, TurnMetrics } from '../../../src/session/session.types';
+import type { SttEvent } from '../../../src/speech/ports';
+import { FakeChatModel, FakeStt, FakeTts, FakeVad, type FakeReply } from '../../fakes/pipeline-fakes';
+
+const RATE = 16000;
+const FRAME_BYTES = 640;
+const SPEECH = Buffer.from(new Int16Array(320).fill(5000).buffer);
+const SILENCE = Buffer.alloc(FRAME_BYTES);
+const GREETING =
+  'Thank you for calling Contoso Insurance. I can help with claims and policy questions. First, may I have your full name?';
+
+const tools = new ToolRegistry().register(
+  ...insuranceTools(join(DEFAULT_SCENARIOS_DIR, 'insurance', 'data')),
+);
+const scenario = loadScenarioDir(DEFAULT_SCENARIOS_DIR, 'insurance', tools.names());
+
+interface Options {
+  env?: Record<string, string>;
+  reply?: (n: number) => FakeReply;
+  /** Automatic STT finals (n-th end of utterance). */
+  transcripts?: (n: number) => string | undefined;
+  ttftMs?: number;
+  tokensPerSecond?: number;
+  /** Phrases (greeting, apology…) already synthesized, as after the boot-time pre-warm. */
+  cached?: string[];
+}
+
+/**
+ * One call's cascade on a fake clock with fake providers (VAD on frame energy, scripted STT / LLM /
+ * TTS with delays): every timing is counted in 20 ms frames.
+ */
+function harness(options: Options = {}) {
+  const config = loadConfig({ ...options.env }, { envFile: false });
+  const clock = new FakeClock(0);
+  const out: Array<{ at: number; kind: 'AudioData' | 'StopAudio' }> = [];
+  const history: HistoryEntry[] = [];
+  const turns: TurnMetrics[] = [];
+  const observed: TurnMetrics[] = [];
+  const writer = {
+    appendHistory: (_id: string, e: HistoryEntry) => history.push(e),
+    recordTurn: (_id: string, m: TurnMetrics) => turns.push(m),
+    setContext: () => undefined,
+    update: () => undefined,
+  } as unknown as SessionWriteQueue;
+  const closes: Array<{ code: number; reason: string }> = [];
+  const connection: MediaConnection = {
+    callConnectionId: 'call-1',
+    sessionId: 'session-1',
+    mode: 'media',
+    settings: {},
+    log: pino({ level: 'silent' }),
+    span: trace.getTracer('test').startSpan('call'),
+    send: (message) => {
+      out.push({ at: clock.now(), kind: message.includes('"StopAudio"') ? 'StopAudio' : 'AudioData' });
+      return true;
+    },
+    bufferedAmount: 0,
+    close: (code, reason) => closes.push({ code, reason }),
+  };
+  const stt = new FakeStt({ clock, finalDelayMs: 160, transcripts: options.transcripts });
+  const tts = new FakeTts({ clock, firstChunkMs: 80, msPerChar: 60, chunkMs: 200, speed: 4 });
+  const vad = new FakeVad();
+  const model = new FakeChatModel({
+    clock,
+    ttftMs: options.ttftMs ?? 300,
+    tokensPerSecond: options.tokensPerSecond ?? 30,
+    reply: options.reply ?? (() => ({ text: 'Thanks. What is your ZIP code?' })),
+  });
+  const callControl = new RecordingCallControl();
+  const phrases = new PhraseCache();
+  const voice = { name: 'fake' };
+  for (const text of options.cached ?? [])
+    phrases.set(phrases.key(text, voice, RATE), Buffer.alloc((tts.audioMs(text) / 20) * FRAME_BYTES, 1));
+  const cascade = new MediaCascade({
+    connection,
+    config: config.media,
+    transferTarget: config.acs.transferTarget,
+    stt,
+    tts,
+    vad,
+    voiceFor: () => voice,
+    orchestrator: (held) => new Orchestrator({ model, tools, callControl: held, writer }),
+    callControl,
+    scenario,
+    writer,
+    clock,
+    phrases,
+    observeTurn: (m) => observed.push(m),
+  });
+
+  const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+  /** `ms` of caller audio (speech or silence), one frame per 20 ms of fake time. */
+  const feed = async (ms: number, speech = false) => {
+    for (let t = 0; t < ms; t += 20) {
+      // A frame arrives when its 20 ms have been captured.
+      clock.advance(20);
+      cascade.onFrame({
+        kind: 'AudioData',
+        pcm: speech ? SPEECH : SILENCE,
+        byteLength: FRAME_BYTES,
+        silent: false,
+      });
+      await flush();
+    }
+  };
+  const audioSince = (t: number) => out.filter((o) => o.kind === 'AudioData' && o.at >= t).length;
+  const stops = () => out.filter((o) => o.kind === 'StopAudio');
+  /** AudioData messages sent after the last StopAudio. */
+  const audioAfterStop = () => {
+    const i = out.map((o) => o.kind).lastIndexOf('StopAudio');
+    return out.slice(i + 1).filter((o) => o.kind === 'AudioData').length;
+  };
+  const start = async () => {
+    cascade.onFrame({
+      kind: 'AudioMetadata',
+      sampleRate: RATE,
+      channels: 1,
+      encoding: 'PCM',
+      frameBytes: FRAME_BYTES,
+    });
+    await flush();
+  };
+  /** Plays the greeting out (silence from the caller) until its history entry is written. */
+  const pastGreeting = async () => {
+    await start();
+    for (let i = 0; i < 1000 && !history.some((h) => h.turn === 0); i++) await feed(20);
+    expect(history[0]).toMatchObject({ role: 'agent', text: GREETING });
+  };
+  /** Runs fake time until `predicate` holds (at most `maxMs`), feeding caller silence. */
+  const until = async (predicate: () => boolean, maxMs = 30_000) => {
+    for (let t = 0; t < maxMs && !predicate(); t += 20) await feed(20);
+    expect(predicate()).toBe(true);
+  };
+  const emit = (event: SttEvent) => stt.session.emit(event);
+  return {
+    config,
+    clock,
+    out,
+    history,
+    turns,
+    observed,
+    closes,
+    stt,
+    tts,
+    vad,
+    model,
+    callControl,
+    phrases,
+    cascade,
+    flush,
+    feed,
+    start,
+    pastGreeting,
+    until,
+    emit,
+    audioSince,
+    stops,
+    audioAfterStop,
+  };
+}
+
+describe('MediaCascade (fake clock, fake providers)', () => {
+  describe('greeting', () => {
+    it('sends the cached greeting in the same tick as AudioMetadata (greeting_ttfb_ms 0)', async () => {
+      const h = harness({ cached: [GREETING] });
+      await h.start();
+      expect(h.out[0]).toEqual({ at: 0, kind: 'AudioData' });
+      expect(h.turns[0]).toMatchObject({ turn: 0, greeting_ttfb_ms: 0 });
+      expect(h.tts.requests).toHaveLength(0);
+    });
+
+    it('synthesizes an uncached greeting (first frame when the TTS first chunk arrives) and caches it', async () => {
+      const h = harness();
+      await h.start();
+      await h.feed(100);
+      expect(h.out[0].at).toBe(80);
+      expect(h.turns[0].greeting_ttfb_ms).toBe(80);
+      await h.until(() => h.history.length > 0);
+      expect(h.phrases.size).toBe(1);
+    });
+  });
+
+  describe('turn taking', () => {
+    it('commits on VAD silence plus the STT final; metrics add up and our overhead is zero frames', async () => {
+      const h = harness({ cached: [GREETING], transcripts: () => 'alice brown', tokensPerSecond: Infinity });
+      await h.pastGreeting();
+      const speechStart = h.clock.now();
+      await h.feed(1000, true);
+      const speechEnd = h.clock.now();
+      expect(speechEnd - speechStart).toBe(1000);
+      await h.until(() => h.audioSince(speechEnd) > 0);
+      const firstFrame = h.out.find((o) => o.kind === 'AudioData' && o.at >= speechEnd)!.at;
+      // VAD end after 400 ms of silence, final 160 ms later, LLM first token 300 ms, TTS first audio 80 ms.
+      expect(firstFrame - speechEnd).toBe(400 + 160 + 300 + 80);
+      await h.until(() => h.turns.length === 2);
+      expect(h.turns[1]).toMatchObject({
+        turn: 1,
+        eou_delay_ms: 560,
+        stt_final_ms: 560,
+        llm_ttft_ms: 300,
+        tts_ttfb_ms: 80,
+        e2e_latency_ms: 940,
+        overhead_ms: 0,
+      });
+      expect(h.observed.map((m) => m.turn)).toEqual([0, 1]);
+      expect(h.history.map((e) => [e.role, e.text])).toEqual([
+        ['agent', GREETING],
+        ['caller', 'alice brown'],
+        ['agent', 'Thanks. What is your ZIP code?'],
+      ]);
+      expect(h.model.calls[0].messages.at(-1)).toEqual({ role: 'user', content: 'alice brown' });
+    });
+
+    it('commits without a final after TURN_STT_FINAL_WAIT_MS using the last partial', async () => {
+      const h = harness({ cached: [GREETING], env: { TURN_STT_FINAL_WAIT_MS: '600' } });
+      await h.pastGreeting();
+      await h.feed(600, true);
+      h.emit({ type: 'partial', text: 'my name is alice' });
+      const speechEnd = h.clock.now();
+      await h.until(() => h.model.calls.length === 1);
+      expect(h.clock.now() - speechEnd).toBe(400 + 600);
+      expect(h.model.calls[0].messages.at(-1)).toEqual({ role: 'user', content: 'my name is alice' });
+    });
+
+    it('pipelines TTS: the next sentence is synthesized while the previous one plays', async () => {
+      const h = harness({
+        cached: [GREETING],
+        transcripts: () => 'hello',
+        reply: () => ({ text: 'First sentence is here. Second sentence follows it. Third one ends.' }),
+      });
+      await h.pastGreeting();
+      await h.feed(500, true);
+      await h.until(() => h.tts.requests.length === 3);
+      const [a, b] = h.tts.requests;
+      const aEnds = a.startedAt + 80 + h.tts.audioMs(a.text);
+      expect(b.startedAt).toBeLessThan(aEnds);
+      await h.until(() => h.history.length === 3);
+      // Frames sent: the whole reply, without gaps.
+      const total = h.tts.requests.reduce((n, r) => n + h.tts.audioMs(r.text) / 20, 0);
+      expect(h.out.filter((o) => o.kind === 'AudioData').length).toBe(h.tts.audioMs(GREETING) / 20 + total);
+    });
+
+    it('passes the agent’s expected input (digits after asking for a ZIP code) to the STT session', async () => {
+      const h = harness({ cached: [GREETING], transcripts: () => 'alice brown' });
+      await h.pastGreeting();
+      await h.feed(500, true);
+      await h.until(() => h.history.length === 3);
+      expect(h.stt.session.expected.at(-1)).toBe('digits');
+    });
+
+    it('takes DTMF digits as a caller turn on #', async () => {
+      const h = harness({ cached: [GREETING] });
+      await h.pastGreeting();
+      for (const digit of ['6', '0', '6', '0', '1', '#']) h.cascade.onFrame({ kind: 'DtmfData', digit });
+      await h.until(() => h.model.calls.length === 1);
+      expect(h.model.calls[0].messages.at(-1)).toEqual({ role: 'user', content: '6 0 6 0 1' });
+    });
+  });
+
+  describe('barge-in', () => {
+    const long =
+      'Here is a long answer about your policy. It goes on and on. And on for quite a while. Until you stop me.';
+
+    async function speaking(options: Options = {}) {
+      const h = harness({
+        cached: [GREETING],
+        transcripts: () => 'what does it cover',
+        reply: (n) => (n === 0 ? { text: long } : { text: 'Sure, go ahead.' }),
+        ...options,
+      });
+      await h.pastGreeting();
+      await h.feed(500, true);
+      await h.until(() => h.turns.length === 2 || h.audioSince(h.clock.now() - 20) > 0);
+      // Let the reply play for a second.
+      await h.feed(1000);
+      return h;
+    }
+
+    it('sends StopAudio in the VAD window that reaches BARGE_IN_MIN_MS and sends nothing after it', async () => {
+      const h = await speaking({ transcripts: (n) => (n === 0 ? 'what does it cover' : undefined) });
+      const onset = h.clock.now();
+      await h.feed(240, true);
+      expect(h.stops()).toHaveLength(0);
+      await h.feed(20, true);
+      expect(h.stops()).toHaveLength(1);
+      // 13 frames: the first window holding 250 ms of speech.
+      expect(h.stops()[0].at - onset).toBe(260);
+      await h.feed(200, true);
+      expect(h.audioAfterStop()).toBe(0);
+    });
+
+    it('cancels the generation once words confirm it: LLM and TTS see the abort, history keeps what was heard', async () => {
+      const h = await speaking({ tokensPerSecond: 2 });
+      expect(h.model.calls).toHaveLength(1);
+      const onset = h.clock.now();
+      await h.feed(300, true);
+      h.emit({ type: 'partial', text: 'wait a moment' });
+      await h.flush();
+      expect(h.model.aborts).toBe(1);
+      const cut = h.history.find((e) => e.interrupted)!;
+      expect(cut.role).toBe('agent');
+      expect(long.startsWith(cut.text)).toBe(true);
+      expect(cut.text.length).toBeLessThan(long.length);
+      expect(h.history.filter((e) => e.role === 'agent' && e.turn === 1)).toHaveLength(1);
+      // The caller finishes; the next model call sees the reply cut to what was heard.
+      await h.feed(200, true);
+      await h.until(() => h.model.calls.length === 2);
+      const lastAgent = h.model.calls[1].messages.filter((m) => m.role === 'assistant').at(-1)!;
+      expect(lastAgent.content).toBe(`${cut.text} …`);
+      const m = h.turns.find((t) => t.turn === 1)!;
+      expect(m.bargein_ms).toBe(260);
+      expect(onset).toBeGreaterThan(0);
+    });
+
+    it('resumes from the cut point on a backchannel, and the reply is recorded whole', async () => {
+      const h = await speaking({ transcripts: (n) => (n === 0 ? 'what does it cover' : 'mm-hmm') });
+      await h.feed(300, true);
+      expect(h.stops()).toHaveLength(1);
+      // End of speech after 400 ms of silence, the final 160 ms later: the agent resumes.
+      await h.feed(540);
+      expect(h.audioAfterStop()).toBe(0);
+      await h.feed(40);
+      expect(h.audioAfterStop()).toBeGreaterThan(0);
+      await h.until(() => h.history.length === 3);
+      expect(h.history[2]).toEqual(expect.objectContaining({ role: 'agent', text: long }));
+      expect(h.history[2].interrupted).toBeUndefined();
+      expect(h.model.aborts).toBe(0);
+    });
+
+    it('resumes after BARGE_IN_FALSE_TIMEOUT_MS when no words arrive (a cough)', async () => {
+      const h = await speaking({ transcripts: (n) => (n === 0 ? 'what does it cover' : undefined) });
+      await h.feed(300, true);
+      await h.feed(1500 - 40 - 20);
+      expect(h.audioAfterStop()).toBe(0);
+      await h.feed(20);
+      expect(h.audioAfterStop()).toBeGreaterThan(0);
+      await h.until(() => h.history.length === 3);
+      expect(h.history[2].text).toBe(long);
+    });
+  });
+
+  describe('no stale replies', () => {
+    it('merges utterances when the caller goes on before the reply starts: one turn, old output dropped', async () => {
+      let n = 0;
+      const h = harness({
+        cached: [GREETING],
+        transcripts: () => (n++ === 0 ? 'I want to report' : 'a claim for my car'),
+        ttftMs: 600,
+      });
+      await h.pastGreeting();
+      await h.feed(500, true);
+      await h.until(() => h.model.calls.length === 1);
+      const before = h.audioSince(0);
+      // The caller goes on while the model thinks.
+      await h.feed(400, true);
+      expect(h.model.aborts).toBe(1);
+      await h.until(() => h.model.calls.length === 2);
+      expect(h.audioSince(0)).toBe(before);
+      const users = h.model.calls[1].messages.filter((m) => m.role === 'user');
+      expect(users.map((m) => m.content)).toEqual(['I want to report a claim for my car']);
+      await h.until(() => h.history.length === 3);
+      expect(h.history.filter((e) => e.role === 'caller').map((e) => e.text)).toEqual([
+        'I want to report a claim for my car',
+      ]);
+      expect(h.turns.filter((t) => t.turn >= 1).map((t) => t.turn)).toEqual([1]);
+    });
+
+    it('drops audio of a cancelled generation that is still being synthesized', async () => {
+      const h = harness({
+        cached: [GREETING],
+        transcripts: () => 'stop',
+        reply: (n) => (n === 0 ? { text: 'One. Two. Three. Four. Five. Six.' } : { text: 'Okay.' }),
+      });
+      h.tts.hangWhen = undefined;
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.tts.requests.length >= 1);
+      await h.feed(200);
+      await h.feed(300, true);
+      h.emit({ type: 'partial', text: 'stop please' });
+      await h.flush();
+      const cancelledAt = h.clock.now();
+      const aborted = h.tts.requests.filter((r) => r.aborted).length;
+      expect(aborted + h.model.aborts).toBeGreaterThan(0);
+      // Nothing more from the first reply: the next audio is the answer to the new turn.
+      await h.feed(300, true);
+      await h.until(() => h.model.calls.length === 2);
+      await h.until(() => h.audioSince(cancelledAt) > 0);
+      const next = h.tts.requests.findIndex((r) => r.text === 'Okay.');
+      const firstAfter = h.out.find((o) => o.kind === 'AudioData' && o.at >= cancelledAt)!;
+      expect(firstAfter.at).toBeGreaterThanOrEqual(h.tts.requests[next].startedAt + 80);
+    });
+  });
+
+  describe('provider failures', () => {
+    it('apologises when the model fails and the call goes on', async () => {
+      const h = harness({
+        cached: [GREETING],
+        transcripts: () => 'hello',
+        reply: (n) =>
+          n === 0 ? { error: new DomainError('PROVIDER_ERROR', 'model down') } : { text: 'How can I help?' },
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.history.some((e) => e.text === PHRASES.apology));
+      await h.until(() => h.history.length === 4);
+      await h.feed(400, true);
+      await h.until(() => h.history.some((e) => e.text === 'How can I help?'));
+      expect(h.callControl.actions).toHaveLength(0);
+      expect(h.closes).toHaveLength(0);
+    });
+
+    it('plays the cached apology when TTS fails', async () => {
+      const h = harness({
+        cached: [GREETING, PHRASES.apology],
+        transcripts: () => 'hello',
+      });
+      h.tts.failWhen = () => true;
+      await h.pastGreeting();
+      await h.feed(400, true);
+      const sinceTurn = h.clock.now();
+      await h.until(() => h.history.some((e) => e.text === PHRASES.apology));
+      expect(h.audioSince(sinceTurn)).toBe(h.tts.audioMs(PHRASES.apology) / 20);
+    });
+
+    it('after PROVIDER_MAX_FAILURES in a row, says goodbye and hangs up only once it has been heard', async () => {
+      const h = harness({
+        cached: [GREETING],
+        env: { PROVIDER_MAX_FAILURES: '2' },
+        transcripts: () => 'hello',
+        reply: () => ({ error: new DomainError('PROVIDER_TIMEOUT', 'model slow') }),
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.history.some((e) => e.text === PHRASES.apology));
+      await h.feed(400, true);
+      await h.until(() => h.tts.requests.some((r) => r.text === PHRASES.failureGoodbye));
+      await h.feed(500);
+      expect(h.callControl.actions).toHaveLength(0);
+      await h.until(() => h.callControl.actions.length === 1);
+      expect(h.callControl.actions[0]).toMatchObject({ type: 'hangup_requested', sessionId: 'session-1' });
+      expect(h.history.at(-1)).toMatchObject({ text: PHRASES.failureGoodbye });
+      // Ending: the caller's next words start no turn.
+      await h.feed(400, true);
+      await h.feed(1000);
+      expect(h.model.calls).toHaveLength(2);
+    });
+
+    it('transfers to TRANSFER_TARGET instead when one is configured', async () => {
+      const h = harness({
+        cached: [GREETING],
+        env: { PROVIDER_MAX_FAILURES: '1', TRANSFER_TARGET: '+14255550100' },
+        transcripts: () => 'hello',
+        reply: () => ({ error: new DomainError('PROVIDER_ERROR', 'down') }),
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.callControl.actions.length === 1);
+      expect(h.callControl.actions[0]).toMatchObject({ type: 'transfer_requested', target: '+14255550100' });
+      expect(h.history.at(-1)).toMatchObject({ text: PHRASES.failureTransfer });
+    });
+
+    it('reopens speech recognition after an STT failure and apologises for a lost utterance', async () => {
+      // Each session's first end of utterance gets nothing: the new session never heard the lost words.
+      const h = harness({ cached: [GREETING], transcripts: (n) => (n === 0 ? undefined : 'alice brown') });
+      await h.pastGreeting();
+      await h.feed(300, true);
+      const first = h.stt.session;
+      first.fail();
+      await h.flush();
+      expect(h.stt.sessions).toHaveLength(2);
+      expect(h.stt.openSessions).toBe(1);
+      await h.until(() => h.history.some((e) => e.text === PHRASES.apology));
+      expect(h.history.find((e) => e.text === PHRASES.apology)?.interrupted).toBeUndefined();
+      await h.feed(500, true);
+      await h.until(() => h.model.calls.length === 1);
+      expect(h.model.calls[0].messages.at(-1)).toEqual({ role: 'user', content: 'alice brown' });
+    });
+
+    it('the watchdog abandons a reply whose TTS never delivers, and apologises', async () => {
+      const h = harness({
+        cached: [GREETING, PHRASES.apology],
+        env: { PLAYOUT_WATCHDOG_MS: '3000' },
+        transcripts: () => 'hello',
+        reply: () => ({ text: 'Let me check that for you.' }),
+      });
+      h.tts.hangWhen = (text) => text === 'Let me check that for you.';
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.tts.requests.length === 1);
+      const stalledSince = h.clock.now();
+      await h.until(() => h.tts.requests[0].aborted, 5000);
+      // Checked once a second: abandoned within a second after 3 s without progress.
+      expect(h.clock.now() - stalledSince).toBeGreaterThanOrEqual(3000);
+      expect(h.clock.now() - stalledSince).toBeLessThanOrEqual(4000);
+      await h.until(() => h.history.some((e) => e.text === PHRASES.apology), 10_000);
+      expect(h.history.some((e) => e.text.startsWith('Let me check'))).toBe(false);
+    });
+
+    it('the watchdog also recovers a model that stops streaming mid-reply', async () => {
+      const h = harness({
+        cached: [GREETING, PHRASES.apology],
+        env: { PLAYOUT_WATCHDOG_MS: '3000' },
+        transcripts: () => 'hello',
+        reply: () => ({ text: 'Let me', hang: true }),
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.model.aborts === 1, 5000);
+      await h.until(() => h.history.some((e) => e.text === PHRASES.apology), 10_000);
+    });
+  });
+
+  describe('call actions and silence', () => {
+    it('holds the agent’s hang-up until its goodbye has been played', async () => {
+      const h = harness({
+        cached: [GREETING],
+        transcripts: () => 'that is all thanks',
+        reply: (n) =>
+          n === 0
+            ? {
+                text: 'Goodbye, have a nice day!',
+                toolCalls: [{ name: 'end_call', arguments: { reason: 'done' } }],
+              }
+            : { text: '' },
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.audioSince(h.clock.now() - 20) > 0);
+      expect(h.callControl.actions).toHaveLength(0);
+      await h.until(() => h.callControl.actions.length === 1);
+      expect(h.callControl.actions[0]).toMatchObject({ type: 'hangup_requested' });
+      expect(h.history.filter((e) => e.role === 'agent').at(-1)).toMatchObject({
+        text: 'Goodbye, have a nice day!',
+      });
+    });
+
+    it('re-prompts after SILENCE_REPROMPT_SECONDS of silence, then ends the call politely', async () => {
+      const h = harness({
+        cached: [GREETING],
+        env: { SILENCE_REPROMPT_SECONDS: '2', SILENCE_MAX_REPROMPTS: '2' },
+      });
+      await h.pastGreeting();
+      const t0 = h.clock.now();
+      await h.until(() => h.history.filter((e) => e.text === PHRASES.reprompt).length === 2, 20_000);
+      await h.until(() => h.callControl.actions.length === 1, 20_000);
+      expect(h.callControl.actions[0]).toMatchObject({ type: 'hangup_requested', reason: 'caller silent' });
+      expect(h.history.at(-1)).toMatchObject({ text: PHRASES.silenceGoodbye });
+      const reprompts = h.tts.requests.filter((r) => r.text === PHRASES.reprompt);
+      expect(reprompts[0].startedAt - t0).toBe(2000);
+    });
+
+    it('a caller turn resets the re-prompt count', async () => {
+      const h = harness({
+        cached: [GREETING],
+        env: { SILENCE_REPROMPT_SECONDS: '2', SILENCE_MAX_REPROMPTS: '1' },
+        transcripts: () => 'alice brown',
+      });
+      await h.pastGreeting();
+      await h.until(() => h.history.some((e) => e.text === PHRASES.reprompt), 10_000);
+      await h.feed(1000);
+      await h.feed(400, true);
+      await h.until(() => h.history.some((e) => e.role === 'caller'));
+      await h.until(() => h.history.filter((e) => e.text === PHRASES.reprompt).length === 2, 20_000);
+      expect(h.callControl.actions).toHaveLength(0);
+    });
+  });
+
+  describe('hang-up', () => {
+    it('close() stops everything: providers aborted, STT and VAD closed, no timers left', async () => {
+      const h = harness({
+        cached: [GREETING],
+        transcripts: () => 'hello',
+        tokensPerSecond: 2,
+        reply: () => ({ text: 'A long answer. It is still streaming. When the caller hangs up.' }),
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.audioSince(h.clock.now() - 20) > 0);
+      await h.cascade.close('test hang-up');
+      await h.flush();
+      expect(h.model.aborts).toBe(1);
+      expect(h.stt.openSessions).toBe(0);
+      expect(h.vad.streams.every((s) => s.closed)).toBe(true);
+      expect(h.clock.pendingTimers).toBe(0);
+      const sent = h.out.length;
+      await h.feed(1000);
+      expect(h.out.length).toBe(sent);
+    });
+  });
+});
