@@ -132,6 +132,19 @@ async function benchFrames() {
   const sileroStream = await silero.createStream(16000);
   const sileroUs = timePerFrame((i) => sileroStream.process(frameAt(i)), count);
   sileroStream.close();
+  // As the media cascade runs it: 32 calls whose windows share one inference per event-loop turn.
+  const calls = 32;
+  const batched = await Promise.all(Array.from({ length: calls }, () => silero.createStream(16000)));
+  for (const stream of batched) stream.onEvent!(() => undefined);
+  const ticks = Math.ceil(count / calls);
+  const cpu0 = process.cpuUsage();
+  for (let t = 0; t < ticks; t++) {
+    for (const stream of batched) stream.process(frameAt(t));
+    await new Promise((r) => setImmediate(r));
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const sileroBatchedUs = (cpu.user + cpu.system) / (ticks * calls);
+  for (const stream of batched) stream.close();
   silero.dispose();
 
   const webrtc = new WebRtcVad();
@@ -151,7 +164,11 @@ async function benchFrames() {
   );
   down.dispose();
   return {
-    vad_us_per_frame: { silero: round(sileroUs, 1), webrtc: round(webrtcUs, 2) },
+    vad_us_per_frame: {
+      silero: round(sileroUs, 1),
+      silero_batched_32_calls: round(sileroBatchedUs, 1),
+      webrtc: round(webrtcUs, 2),
+    },
     resampler_us_per_frame: round(resamplerUs, 1),
   };
 }
@@ -168,7 +185,12 @@ async function main() {
     return;
   }
   const rows: [string, string, string][] = [
-    ['VAD Silero µs / 20 ms frame', String(result.vad_us_per_frame.silero), '≤ 100'],
+    ['VAD Silero µs / 20 ms frame (one call)', String(result.vad_us_per_frame.silero), '≤ 100'],
+    [
+      'VAD Silero µs / 20 ms frame (32 calls, batched)',
+      String(result.vad_us_per_frame.silero_batched_32_calls),
+      '≤ 100',
+    ],
     ['VAD WebRTC µs / 20 ms frame', String(result.vad_us_per_frame.webrtc), '≤ 5'],
     ['resampler 24→16 kHz µs / frame', String(result.resampler_us_per_frame), '≤ 15'],
     [

@@ -3,6 +3,7 @@ import { VERSION } from '../common/version';
 import { registerChatCommand } from './commands/chat.command';
 import { registerConfigCommand } from './commands/config.command';
 import { registerServeCommand } from './commands/serve.command';
+import { registerSimulateCallCommand } from './commands/simulate-call.command';
 import { registerSpeechCommands } from './commands/speech.commands';
 
 /**
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerConfigCommand(program);
   registerSpeechCommands(program);
   registerChatCommand(program);
+  registerSimulateCallCommand(program);
   return program;
 }
 

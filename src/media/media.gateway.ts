@@ -224,7 +224,10 @@ class MediaSocket {
   private async resolveSession(): Promise<{ sessionId: string; settings: CallSettings }> {
     const { store } = this.deps;
     const { callConnectionId, given, sessionHint } = this.ids;
-    const deadline = performance.now() + (given ? MAPPING_WAIT_MS : 0);
+    // ACS ids: call control may still be writing the mapping. Local ids (local calls, the simulator)
+    // are mapped before media connects, or never.
+    const local = callConnectionId.startsWith(LOCAL_CALL_PREFIX);
+    const deadline = performance.now() + (given && !local ? MAPPING_WAIT_MS : 0);
     for (;;) {
       const mapping = await store.findCall(callConnectionId);
       if (mapping) return { sessionId: mapping.sessionId, settings: mapping.settings };
@@ -236,7 +239,7 @@ class MediaSocket {
       await new Promise((r) => setTimeout(r, MAPPING_POLL_MS));
     }
     const session = await store.create({ callConnectionId });
-    const settings: CallSettings = { direction: given ? 'inbound' : 'local' };
+    const settings: CallSettings = { direction: given && !local ? 'inbound' : 'local' };
     await store.mapCall(callConnectionId, session.id, settings);
     return { sessionId: session.id, settings };
   }

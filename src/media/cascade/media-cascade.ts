@@ -1,5 +1,6 @@
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { int16View } from '../../audio/pcm';
+import { withTimeout } from '../../common/errors';
 import type { AppConfig } from '../../config';
 import type { LoadedScenario } from '../../llm/agents/agent-loader';
 import type { AgentSpec } from '../../llm/agents/agent.types';
@@ -12,6 +13,7 @@ import type {
   SttEvent,
   SttSession,
   TextToSpeech,
+  VadEvent,
   VadStream,
   VoiceActivityDetector,
   VoiceSpec,
@@ -236,6 +238,7 @@ export class MediaCascade implements MediaCallHandler {
         return;
       }
       this.vad = vad;
+      vad.onEvent?.(this.onVadEvent);
       this.attachStt(stt);
       this.ready = true;
       for (const f of this.early.splice(0)) this.onFrame(f);
@@ -246,10 +249,25 @@ export class MediaCascade implements MediaCallHandler {
     }
   }
 
-  private openStt(): Promise<SttSession> {
+  private async openStt(): Promise<SttSession> {
     const expected = this.state ? this.orchestrator!.expectedInput(this.state) : undefined;
-    const signal = AbortSignal.timeout(STT_OPEN_TIMEOUT_MS);
-    return this.deps.stt.open({ sampleRate: this.sampleRate, ...(expected ? { expected } : {}), signal });
+    // Not an AbortSignal: a session's signal aborts the session itself, for its whole life.
+    const opening = this.deps.stt.open({ sampleRate: this.sampleRate, ...(expected ? { expected } : {}) });
+    try {
+      return await withTimeout(
+        opening,
+        STT_OPEN_TIMEOUT_MS,
+        'opening speech recognition',
+        'PROVIDER_TIMEOUT',
+      );
+    } catch (err) {
+      // A session that opens after the deadline goes straight back.
+      void opening.then(
+        (late) => late.close(),
+        () => undefined,
+      );
+      throw err;
+    }
   }
 
   private attachStt(stt: SttSession): void {
@@ -303,15 +321,18 @@ export class MediaCascade implements MediaCallHandler {
 
   private audio(pcm: Buffer): void {
     this.stt?.write(pcm);
-    const result = this.vad!.process(int16View(pcm));
     this.streamMs += FRAME_MS;
-    const event = result.event;
-    if (!event) return;
-    // Wall-clock time of the event: VAD times are on the caller-audio timeline.
+    const result = this.vad!.process(int16View(pcm));
+    if (result.event) this.onVadEvent(result.event);
+  }
+
+  /** From process() or, for batching drivers, a moment later: times are on the caller-audio timeline. */
+  private readonly onVadEvent = (event: VadEvent): void => {
+    if (this.closed) return;
     const at = this.deps.clock.now() - (this.streamMs - event.atMs);
     if (event.type === 'speech_start') this.onSpeechStart(at);
     else this.onSpeechEnd(at, event.durationMs);
-  }
+  };
 
   private onSpeechStart(onsetAt: number): void {
     const { clock, config, connection } = this.deps;

@@ -33,6 +33,13 @@ export interface VadFrameResult {
 export interface VadStream {
   readonly frameMs: number;
   process(frame: Int16Array): VadFrameResult;
+  /**
+   * Optional deferred mode: with a listener registered, a driver may batch inference across calls and
+   * report a frame's events a moment after process() returned (within the same event-loop turn), through
+   * the listener instead of the return value. Event times stay on the stream clock. Drivers without it
+   * always answer synchronously.
+   */
+  onEvent?(listener: (event: VadEvent) => void): void;
   reset(): void;
   close(): void;
 }

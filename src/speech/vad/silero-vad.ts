@@ -8,6 +8,7 @@ import { Resampler } from '../../audio/resampler';
 import {
   DEFAULT_VAD_OPTIONS,
   VoiceActivityDetector,
+  type VadEvent,
   type VadFrameResult,
   type VadOptions,
   type VadStream,
@@ -17,6 +18,11 @@ import { VadSegmenter } from './vad-segmenter';
 const RATE = 16000;
 const WINDOW = 512; // samples per inference at 16 kHz (32 ms)
 const CONTEXT = 64; // tail of the previous window fed with each window (Silero v5)
+const INPUT = CONTEXT + WINDOW;
+const STATE = 128; // per LSTM layer (2 layers)
+/** Windows of different calls run in one inference: measured ~48 µs per 20 ms frame at 8, 100 at 1. */
+const MAX_BATCH = 32;
+const QUEUE_SLOTS = 4;
 
 interface NativeSession {
   loadModel(path: string, options: Record<string, unknown>): void;
@@ -38,13 +44,23 @@ export function sileroModelPath(): string {
 
 /**
  * Silero v5 through onnxruntime-node: one model session shared by every call (inference is stateless
- * apart from the [2,1,128] state tensor each stream owns). 24 kHz input is resampled to 16 kHz.
+ * apart from the [2,1,128] LSTM state each stream owns). 24 kHz input is resampled to 16 kHz.
+ *
+ * Streams with an event listener (the media cascade) are batched: their windows wait for the end of the
+ * current event-loop turn (setImmediate), then every waiting call's window runs in one [b, 576]
+ * inference, which costs about half as much per window as single runs. Streams without a listener
+ * answer synchronously from process(), as before.
  */
 export class SileroVad extends VoiceActivityDetector {
   readonly driver = 'silero';
   private session: NativeSession | undefined;
   private readonly sr = new Tensor('int64', BigInt64Array.from([BigInt(RATE)]), []);
   private readonly fetches = { output: null, stateN: null };
+  private readonly batches = new Map<number, { input: Tensor; state: Tensor }>();
+  private readonly waiting: SileroStream[] = [];
+  private scheduled = false;
+  /** Inference runs and the windows they carried (batching efficiency), and failed runs. */
+  readonly stats = { runs: 0, windows: 0, failures: 0 };
 
   constructor(private readonly modelPath = sileroModelPath()) {
     super();
@@ -66,13 +82,6 @@ export class SileroVad extends VoiceActivityDetector {
     this.session = session;
   }
 
-  /** One inference: `input` holds CONTEXT + WINDOW samples; returns [probability, new state]. */
-  infer(input: Tensor, state: Tensor): [number, Tensor] {
-    this.init();
-    const out = this.session!.run({ input, state, sr: this.sr }, this.fetches, {});
-    return [(out.output.data as Float32Array)[0], out.stateN];
-  }
-
   async createStream(sampleRate: number, options: Partial<VadOptions> = {}): Promise<VadStream> {
     this.init();
     const resampler = sampleRate === RATE ? undefined : await Resampler.create(sampleRate, RATE);
@@ -83,18 +92,105 @@ export class SileroVad extends VoiceActivityDetector {
     this.session?.dispose();
     this.session = undefined;
   }
+
+  /** A deferred stream has a window to run: it joins the batch of this event-loop turn. */
+  enqueue(stream: SileroStream): void {
+    if (stream.waiting) return;
+    stream.waiting = true;
+    this.waiting.push(stream);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, MAX_BATCH);
+      for (const stream of batch) stream.waiting = false;
+      const live = batch.filter((stream) => stream.hasWindow());
+      if (live.length > 0) this.run(live);
+      // A stream with another window (two frames in one turn) goes again: its state chains.
+      for (const stream of live) if (stream.hasWindow()) this.enqueue(stream);
+    }
+  };
+
+  /**
+   * One inference over the next window of each stream: input [b, 576], state [2, b, 128] (layer-major).
+   * Never throws: a failed run counts and reports silence, so one bad window cannot take the process down.
+   */
+  run(streams: readonly SileroStream[]): void {
+    this.init();
+    const b = streams.length;
+    let tensors = this.batches.get(b);
+    if (!tensors) {
+      tensors = {
+        input: new Tensor('float32', new Float32Array(b * INPUT), [b, INPUT]),
+        state: new Tensor('float32', new Float32Array(2 * b * STATE), [2, b, STATE]),
+      };
+      this.batches.set(b, tensors);
+    }
+    const input = tensors.input.data as Float32Array;
+    const state = tensors.state.data as Float32Array;
+    for (let i = 0; i < b; i++) {
+      const stream = streams[i];
+      input.set(stream.nextWindow(), i * INPUT);
+      state.set(stream.state.subarray(0, STATE), i * STATE);
+      state.set(stream.state.subarray(STATE), (b + i) * STATE);
+    }
+    let probabilities: Float32Array | undefined;
+    let next: Float32Array | undefined;
+    try {
+      const out = this.session!.run(
+        { input: tensors.input, state: tensors.state, sr: this.sr },
+        this.fetches,
+        {},
+      );
+      probabilities = out.output.data as Float32Array;
+      next = out.stateN.data as Float32Array;
+      this.stats.runs++;
+      this.stats.windows += b;
+    } catch {
+      this.stats.failures++;
+    }
+    for (let i = 0; i < b; i++) {
+      const stream = streams[i];
+      if (next && probabilities) {
+        stream.state.set(next.subarray(i * STATE, (i + 1) * STATE), 0);
+        stream.state.set(next.subarray((b + i) * STATE, (b + i + 1) * STATE), STATE);
+      }
+      stream.windowDone(probabilities ? probabilities[i] : 0);
+    }
+  }
 }
 
 class SileroStream implements VadStream {
   readonly frameMs = 20;
+  /** LSTM state [2][128], carried from window to window. */
+  readonly state = new Float32Array(2 * STATE);
+  /** In the batcher's queue. */
+  waiting = false;
   private readonly segmenter: VadSegmenter;
-  private readonly inputData = new Float32Array(CONTEXT + WINDOW);
-  private readonly input = new Tensor('float32', this.inputData, [1, CONTEXT + WINDOW]);
-  private state: Tensor = new Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
+  /** Last CONTEXT samples of the previous window. */
+  private readonly context = new Float32Array(CONTEXT);
+  /** Windows cut from the audio and not yet run (a small ring; more than one only when frames bunch up). */
+  private readonly windows = Array.from({ length: QUEUE_SLOTS }, () => new Float32Array(INPUT));
+  private windowHead = 0;
+  private windowCount = 0;
   /** Samples waiting for a full window (a 20 ms frame is 320 samples, a window 512). */
   private readonly pending = new Float32Array(WINDOW + frameSamples(RATE) * 2);
   private pendingLength = 0;
   private probability = 0;
+  /** Deferred frames, oldest first: how many windows each one completed. */
+  private readonly frames = new Uint8Array(64);
+  private frameHead = 0;
+  private frameCount = 0;
+  /** Windows run but not yet consumed by their frames. */
+  private windowsReady = 0;
+  private readyProbability = 0;
+  private listener: ((event: VadEvent) => void) | undefined;
+  private closed = false;
 
   constructor(
     private readonly vad: SileroVad,
@@ -105,24 +201,78 @@ class SileroStream implements VadStream {
     this.segmenter = new VadSegmenter(options, this.frameMs);
   }
 
+  onEvent(listener: (event: VadEvent) => void): void {
+    this.listener = listener;
+  }
+
   process(frame: Int16Array): VadFrameResult {
+    if (this.closed) return { probability: 0 };
     const samples = this.resampler ? this.resampler.process(frame) : frame;
     for (let i = 0; i < samples.length; i++) this.pending[this.pendingLength++] = samples[i] / 32768;
+    let completed = 0;
     while (this.pendingLength >= WINDOW) {
-      // input = [context (last 64 samples of the previous window) | window]
-      this.inputData.copyWithin(0, WINDOW, WINDOW + CONTEXT);
-      this.inputData.set(this.pending.subarray(0, WINDOW), CONTEXT);
-      [this.probability, this.state] = this.vad.infer(this.input, this.state);
-      this.pending.copyWithin(0, WINDOW, this.pendingLength);
-      this.pendingLength -= WINDOW;
+      this.cutWindow();
+      completed++;
     }
-    const event = this.segmenter.push(this.probability);
-    return event ? { probability: this.probability, event } : { probability: this.probability };
+    if (!this.listener) {
+      // Synchronous mode: run the windows now.
+      while (this.windowCount > 0) this.vad.run([this]);
+      this.consume(completed);
+      const event = this.segmenter.push(this.probability);
+      return event ? { probability: this.probability, event } : { probability: this.probability };
+    }
+    if (completed === 0 && this.frameCount === 0) {
+      // Nothing in flight: this frame is decided now.
+      const event = this.segmenter.push(this.probability);
+      return event ? { probability: this.probability, event } : { probability: this.probability };
+    }
+    if (this.frameCount === this.frames.length) {
+      // Cannot happen with a running event loop (the batch runs every turn); never grow without bound.
+      while (this.windowCount > 0) this.vad.run([this]);
+    }
+    this.frames[(this.frameHead + this.frameCount++) % this.frames.length] = completed;
+    // Its windows may all have run already (a full window ring runs synchronously).
+    if (this.windowCount > 0) this.vad.enqueue(this);
+    else this.drain();
+    return { probability: this.probability };
+  }
+
+  hasWindow(): boolean {
+    return this.windowCount > 0 && !this.closed;
+  }
+
+  nextWindow(): Float32Array {
+    return this.windows[this.windowHead];
+  }
+
+  /** The batch ran this stream's oldest window: decide the deferred frames that were waiting for it. */
+  windowDone(probability: number): void {
+    this.windowHead = (this.windowHead + 1) % QUEUE_SLOTS;
+    this.windowCount--;
+    this.windowsReady++;
+    this.readyProbability = probability;
+    this.drain();
+  }
+
+  /** Decides the deferred frames whose windows have run, in order; their events go to the listener. */
+  private drain(): void {
+    while (this.frameCount > 0) {
+      const needs = this.frames[this.frameHead];
+      if (needs > this.windowsReady) break;
+      this.frameHead = (this.frameHead + 1) % this.frames.length;
+      this.frameCount--;
+      this.consume(needs);
+      const event = this.segmenter.push(this.probability);
+      if (event && this.listener && !this.closed) this.listener(event);
+    }
   }
 
   reset(): void {
-    this.state = new Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
-    this.inputData.fill(0);
+    this.state.fill(0);
+    this.context.fill(0);
+    this.windowCount = 0;
+    this.frameCount = 0;
+    this.windowsReady = 0;
     this.pendingLength = 0;
     this.probability = 0;
     this.segmenter.reset();
@@ -130,6 +280,25 @@ class SileroStream implements VadStream {
   }
 
   close(): void {
+    this.closed = true;
+    this.windowCount = 0;
     this.resampler?.dispose();
+  }
+
+  private consume(windows: number): void {
+    if (windows === 0) return;
+    this.windowsReady -= windows;
+    this.probability = this.readyProbability;
+  }
+
+  /** input = [context (last 64 samples of the previous window) | window] */
+  private cutWindow(): void {
+    if (this.windowCount === QUEUE_SLOTS) this.vad.run([this]);
+    const slot = this.windows[(this.windowHead + this.windowCount++) % QUEUE_SLOTS];
+    slot.set(this.context, 0);
+    slot.set(this.pending.subarray(0, WINDOW), CONTEXT);
+    this.context.set(this.pending.subarray(WINDOW - CONTEXT, WINDOW));
+    this.pending.copyWithin(0, WINDOW, this.pendingLength);
+    this.pendingLength -= WINDOW;
   }
 }

@@ -106,4 +106,43 @@ describe('voice activity detection on generated speech with pauses and noise', (
     stream.close();
     expect(events).toEqual([]);
   });
+
+  it('batches Silero across calls: deferred streams report the same events as a synchronous one, in fewer runs', async () => {
+    const { noisy } = await scene(0.1);
+    const reference = await silero.createStream(16000, { minSilenceMs: 400 });
+    const expected: unknown[] = [];
+    for (const f of frames(noisy)) {
+      const e = reference.process(f).event;
+      if (e) expected.push(e);
+    }
+    reference.close();
+
+    const calls = 8;
+    const streams = await Promise.all(
+      Array.from({ length: calls }, () => silero.createStream(16000, { minSilenceMs: 400 })),
+    );
+    const events: unknown[][] = streams.map(() => []);
+    streams.forEach((stream, i) => stream.onEvent!((e) => events[i].push(e)));
+    const before = { ...silero.stats };
+    let immediate = 0;
+    for (const f of frames(noisy)) {
+      // One 20 ms tick: a frame of every call arrives, then the event loop turns (the batch runs).
+      streams.forEach((stream, i) => {
+        const e = stream.process(f).event;
+        if (e) {
+          immediate++;
+          events[i].push(e);
+        }
+      });
+      await new Promise((r) => setImmediate(r));
+    }
+    for (const stream of streams) stream.close();
+    for (const got of events) expect(got).toEqual(expected);
+    const runs = silero.stats.runs - before.runs;
+    const windows = silero.stats.windows - before.windows;
+    expect(windows).toBeGreaterThan(0);
+    // Every call's window of a tick in one inference.
+    expect(windows / runs).toBeGreaterThanOrEqual(calls - 0.01);
+    expect(immediate + events.flat().length).toBeGreaterThan(0);
+  });
 });
