@@ -52,14 +52,15 @@ export interface SoakResult {
   series?: SoakSample[];
 }
 
+/** One memory sample of the soak; the chart's x axis is `t_s` when every sample has it, else `calls`. */
 export interface SoakSample {
   /** Seconds since the soak started. */
-  t_s: number;
+  t_s?: number;
+  /** Calls completed (or started) when the sample was taken. */
+  calls?: number;
   rss_mb: number;
   heap_mb: number;
   handles?: number;
-  /** Calls open at that moment. */
-  calls?: number;
 }
 
 export interface MicroResult {

@@ -1,0 +1,194 @@
+/**
+ * Pure parts of the load generator: a fixed-bin histogram (no allocation per sample), the outbound frame
+ * jitter / late-frame tracker of one simulated call, and the capacity SLOs.
+ */
+
+/** Values in [0, maxMs) with `resolutionMs` bins; larger values land in the last bin (max kept exactly). */
+export class Histogram {
+  private readonly bins: Uint32Array;
+  count = 0;
+  max = 0;
+  sum = 0;
+
+  constructor(
+    private readonly maxMs = 2000,
+    private readonly resolutionMs = 0.1,
+  ) {
+    this.bins = new Uint32Array(Math.ceil(maxMs / resolutionMs) + 1);
+  }
+
+  record(value: number): void {
+    const v = value < 0 ? 0 : value;
+    const i = Math.min(this.bins.length - 1, Math.floor(v / this.resolutionMs));
+    this.bins[i]++;
+    this.count++;
+    this.sum += v;
+    if (v > this.max) this.max = v;
+  }
+
+  /** Nearest-rank percentile (upper edge of the bin holding that rank, capped at max); NaN when empty. */
+  percentile(p: number): number {
+    if (this.count === 0) return NaN;
+    const rank = Math.max(1, Math.ceil((p / 100) * this.count));
+    let seen = 0;
+    for (let i = 0; i < this.bins.length; i++) {
+      seen += this.bins[i];
+      if (seen >= rank) return Math.min(this.max, (i + 1) * this.resolutionMs);
+    }
+    return this.max;
+  }
+
+  reset(): void {
+    this.bins.fill(0);
+    this.count = 0;
+    this.max = 0;
+    this.sum = 0;
+  }
+
+  /** Adds another histogram's samples (same geometry). */
+  merge(other: Histogram): void {
+    for (let i = 0; i < this.bins.length; i++) this.bins[i] += other.bins[i];
+    this.count += other.count;
+    this.sum += other.sum;
+    this.max = Math.max(this.max, other.max);
+  }
+}
+
+export interface JitterOptions {
+  /** Bytes → ms is the caller's business; frames are FRAME_MS long. */
+  frameMs?: number;
+  /** How far ahead of real time the service sends (PLAYOUT_LEAD_MS). */
+  leadMs: number;
+  /**
+   * A frame arriving after the caller's playback buffer ran dry, less than this long after it did, is an
+   * underrun inside a reply (late frame); a longer gap starts a new reply (not late).
+   */
+  replyGapMs?: number;
+}
+
+/**
+ * Outbound frame timing as one caller sees it — how it is measured:
+ *
+ * The service paces agent audio on an ideal timeline: a playback run starts when the first frame is
+ * sent, frame k of the run plays at start + 20k ms and is sent `leadMs` ahead of that, i.e. at
+ * start + max(0, 20k − lead) (src/media/pipeline/playout.ts). The caller anchors the same schedule on
+ * the arrival time t0 of the first frame of each burst (a burst starts at the first frame of a reply,
+ * after a StopAudio, or after an underrun) and, for every later frame k of the burst, records
+ * |arrival − (t0 + max(0, 20k − lead))| as that frame's jitter. The first frame of each burst has no
+ * sample (it defines the anchor). So jitter is timer lateness in the service plus delivery variation.
+ *
+ * A frame is late when it arrives after the caller's modelled playback buffer (everything received
+ * plays back to back at real time from its arrival, as ACS plays it) has run dry, within `replyGapMs`
+ * of running dry: the caller heard a gap in the middle of a reply. The schedule is re-anchored there,
+ * as the service itself starts a new run after an underrun.
+ */
+export class OutboundJitter {
+  readonly frameMs: number;
+  readonly leadMs: number;
+  readonly replyGapMs: number;
+  lateFrames = 0;
+  /** Sum of the audible gaps (ms) caused by late frames. */
+  lateGapMs = 0;
+  frames = 0;
+  bursts = 0;
+  private inBurst = false;
+  private t0 = 0;
+  private k = 0;
+  private playEnd = 0;
+
+  constructor(
+    private readonly histogram: Histogram,
+    options: JitterOptions,
+  ) {
+    this.frameMs = options.frameMs ?? 20;
+    this.leadMs = options.leadMs;
+    this.replyGapMs = options.replyGapMs ?? 200;
+  }
+
+  /** One agent AudioData arrived at `now` carrying `durationMs` of audio. */
+  onFrame(now: number, durationMs = this.frameMs): void {
+    this.frames++;
+    if (!this.inBurst) {
+      this.startBurst(now, durationMs);
+      return;
+    }
+    if (now > this.playEnd) {
+      const gap = now - this.playEnd;
+      if (gap < this.replyGapMs) {
+        this.lateFrames++;
+        this.lateGapMs += gap;
+      }
+      this.startBurst(now, durationMs);
+      return;
+    }
+    this.k++;
+    const ideal = this.t0 + Math.max(0, this.k * this.frameMs - this.leadMs);
+    this.histogram.record(Math.abs(now - ideal));
+    this.playEnd += durationMs;
+  }
+
+  /** StopAudio: the queued audio is dropped; the next frame starts a new burst. */
+  onStop(): void {
+    this.inBurst = false;
+  }
+
+  /** When the modelled playback buffer runs dry (−Infinity before any audio). */
+  get playbackEnd(): number {
+    return this.inBurst ? this.playEnd : -Infinity;
+  }
+
+  private startBurst(now: number, durationMs: number): void {
+    this.inBurst = true;
+    this.bursts++;
+    this.t0 = now;
+    this.k = 0;
+    this.playEnd = now + durationMs;
+  }
+}
+
+export const SLO = {
+  loopLagP99Ms: 20,
+  jitterP99Ms: 10,
+  overheadP99Ms: 10,
+  droppedFrames: 0,
+} as const;
+
+export interface SloInput {
+  loop_lag_ms: { p99: number };
+  jitter_ms: { p99: number };
+  overhead_ms: { p99: number };
+  dropped_frames: number;
+}
+
+/**
+ * Which SLOs a capacity step breaks (empty: all met). A figure that could not be measured (NaN) breaks
+ * its SLO: a step that measured nothing must not pass.
+ */
+export function sloViolations(step: SloInput): string[] {
+  const out: string[] = [];
+  const check = (name: string, value: number, limit: number) => {
+    if (!(value < limit)) out.push(`${name} ${Number.isFinite(value) ? value.toFixed(1) : 'n/a'} ≥ ${limit}`);
+  };
+  check('loop lag p99 ms', step.loop_lag_ms.p99, SLO.loopLagP99Ms);
+  check('jitter p99 ms', step.jitter_ms.p99, SLO.jitterP99Ms);
+  check('overhead p99 ms', step.overhead_ms.p99, SLO.overheadP99Ms);
+  if (!(step.dropped_frames <= SLO.droppedFrames)) out.push(`dropped frames ${step.dropped_frames} > 0`);
+  return out;
+}
+
+/** Highest N among the steps that met the SLOs (0 if none). */
+export function callsPerCore(steps: ReadonlyArray<{ calls: number; slo_met?: boolean }>): number {
+  return steps.reduce((best, s) => (s.slo_met && s.calls > best ? s.calls : best), 0);
+}
+
+/** Deterministic PRNG (mulberry32) so two runs make the same choices. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

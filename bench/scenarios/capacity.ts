@@ -1,0 +1,263 @@
+import { percentiles, round } from '../lib/stats';
+import { BenchChild, parseFlags } from '../lib/ipc';
+import type { ClientStats, PrepareResult } from '../lib/load';
+import { callsPerCore, sloViolations } from '../lib/load-math';
+import type { BenchContext, CapacityResult, CapacityStep } from '../lib/types';
+
+/**
+ * capacity: N concurrent simulated ACS calls against the whole service pinned to CPU 0 (real media
+ * gateway, cascade and VAD; provider fakes with realistic latencies), the load generator pinned to
+ * CPU 1. Steps grow the number of calls (the calls of a step keep talking into the next); each step
+ * ramps the new calls in, lets them settle, then measures. Stops after the first step that breaks the
+ * SLOs. Also the engine of the sdk scenario (`runCapacity` with other service settings).
+ */
+
+export const FULL_STEPS = [25, 50, 100, 200, 400, 800];
+export const QUICK_STEPS = [5, 10];
+
+export interface ServiceStats {
+  elapsed_ms: number;
+  cpu_ms: number;
+  lag_ms: { p50: number; p99: number; max: number; mean: number; count: number };
+  memory: { rss_mb: number; heap_used_mb: number };
+  handles: { total: number; byType: Record<string, number> };
+  media_sockets: number;
+  turns: number;
+  turn_metrics: Record<string, number[]>;
+  pools: Array<{ name: string; inUse: number; waiting: number }>;
+}
+
+export interface CapacityStepDetail extends CapacityStep {
+  /** Frames that arrived after the caller's playback buffer ran dry mid-reply (counted in dropped_frames). */
+  late_frames?: number;
+  frames_received?: number;
+  turns?: number;
+  bargeins?: number;
+  reply_timeouts?: number;
+  /** Service-side (session turn metrics) latencies, for comparison with the client-side ones. */
+  server?: { e2e_latency_ms: { p50: number; p99: number }; bargein_ms: { p50: number; p99: number } };
+  /** The load generator's own event-loop lag: when high, client-side figures are not trustworthy. */
+  generator_lag_p99_ms?: number;
+  violations?: string[];
+}
+
+export interface CapacityRunResult extends CapacityResult {
+  steps: CapacityStepDetail[];
+  /** Service and generator each pinned to their own CPU with taskset. */
+  pinned?: boolean;
+  vad?: string;
+  measure_s?: number;
+  vad_speech_share?: PrepareResult['vad_speech_share'];
+  notes?: string[];
+}
+
+export interface CapacityOptions {
+  vad: 'silero' | 'webrtc';
+  steps?: number[];
+  rampMs?: number;
+  settleMs?: number;
+  measureMs?: number;
+  /** Extra service argv (latencies, --engines config) and environment (drivers). */
+  serviceArgs?: string[];
+  serviceEnv?: Record<string, string>;
+  /** Started before the service (the sdk fakes); closed at the end. */
+  before?: () => Promise<{ env: Record<string, string>; close: () => Promise<void> }>;
+  label?: string;
+  bargeInProbability?: number;
+}
+
+const p = (values: number[]) => {
+  const r = percentiles(values, [50, 99]);
+  return { p50: round(r.p50, 1), p99: round(r.p99, 1) };
+};
+
+export async function startService(
+  ctx: BenchContext,
+  args: string[],
+  env: Record<string, string>,
+  nodeFlags: string[] = [],
+  /** CPU to pin the service to; undefined runs it on every CPU. */
+  cpu: number | undefined = 0,
+): Promise<{ service: BenchChild; port: number }> {
+  const service = BenchChild.spawn({
+    name: 'bench service',
+    entry: 'bench/service/main.ts',
+    args,
+    cpu,
+    env,
+    nodeFlags,
+    onStderr: (line) => {
+      if (!line.includes('REDIS_URL is not set') && !line.includes('is not set:'))
+        ctx.log(`service: ${line}`);
+    },
+  });
+  try {
+    const line = await service.nextLine(60_000);
+    const { port } = JSON.parse(line) as { port: number };
+    return { service, port };
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+}
+
+export async function startGenerator(
+  url: string,
+  bargeInProbability = 0.3,
+  cpu: number | undefined = 1,
+): Promise<{ generator: BenchChild; prepared: PrepareResult }> {
+  const generator = BenchChild.spawn({ name: 'load generator', entry: 'bench/lib/load.ts', cpu });
+  try {
+    const prepared = await generator.request<PrepareResult>(
+      'init',
+      { url, sampleRate: 16000, leadMs: 100, bargeInProbability, bargeInAfterMs: 500 },
+      60_000,
+    );
+    return { generator, prepared };
+  } catch (err) {
+    await generator.close();
+    throw err;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runCapacity(ctx: BenchContext, options: CapacityOptions): Promise<CapacityRunResult> {
+  const steps = options.steps ?? (ctx.quick ? QUICK_STEPS : FULL_STEPS);
+  const rampMs = options.rampMs ?? 2000;
+  const settleMs = options.settleMs ?? 3000;
+  const measureMs = options.measureMs ?? (ctx.quick ? 6000 : 20_000);
+  const label = options.label ?? `capacity ${options.vad}`;
+  const notes: string[] = [];
+  const extra = options.before ? await options.before() : undefined;
+  let service: BenchChild | undefined;
+  let generator: BenchChild | undefined;
+  try {
+    const started = await startService(ctx, ['--vad', options.vad, ...(options.serviceArgs ?? [])], {
+      ...options.serviceEnv,
+      ...extra?.env,
+    });
+    service = started.service;
+    const url = `ws://127.0.0.1:${started.port}/api/v1/media/stream`;
+    const gen = await startGenerator(url, options.bargeInProbability ?? (ctx.quick ? 0.5 : 0.3));
+    generator = gen.generator;
+    const pinned = service.pinned && generator.pinned;
+    if (!pinned) notes.push('taskset unavailable: service and generator ran unpinned');
+    ctx.log(
+      `${label}: utterances ${gen.prepared.utterances.map((u) => u.audio_ms).join('/')} ms, VAD speech share ` +
+        `silero ${round(gen.prepared.vad_speech_share.silero, 2)} webrtc ${round(gen.prepared.vad_speech_share.webrtc, 2)}`,
+    );
+    // Baseline memory of the idle service (engines started, no call yet).
+    await sleep(1000);
+    const idle = await service.request<ServiceStats>('stats', undefined, 10_000);
+    const baselineRss = idle.memory.rss_mb;
+    const results: CapacityStepDetail[] = [];
+    for (let i = 0; i < steps.length; i++) {
+      const n = steps[i];
+      ctx.progress(`${label}: ${n} calls`, i / steps.length);
+      const opened = await generator.request<{ opened: number; failed: number }>(
+        'calls',
+        { n, rampMs },
+        rampMs + 60_000,
+      );
+      if (opened.failed > 0) notes.push(`${n} calls: ${opened.failed} failed to connect`);
+      await sleep(settleMs);
+      await Promise.all([
+        service.request('reset', undefined, 10_000),
+        generator.request('reset', undefined, 10_000),
+      ]);
+      await sleep(measureMs);
+      const [client, svc] = await Promise.all([
+        generator.request<ClientStats>('collect', undefined, 10_000),
+        service.request<ServiceStats>('stats', undefined, 10_000),
+      ]);
+      const calls = client.calls_active;
+      const step: CapacityStepDetail = {
+        calls: n,
+        loop_lag_ms: {
+          p50: round(svc.lag_ms.p50, 2),
+          p99: round(svc.lag_ms.p99, 2),
+          max: round(svc.lag_ms.max, 1),
+        },
+        jitter_ms: { p99: round(client.jitter_ms.p99, 2) },
+        overhead_ms: p(svc.turn_metrics.overhead_ms),
+        bargein_ms: p(client.bargein_ms),
+        e2e_latency_ms: p(client.e2e_latency_ms),
+        cpu_ms_per_call_s: round(svc.cpu_ms / Math.max(1, calls) / (svc.elapsed_ms / 1000), 2),
+        rss_mb_per_call: round((svc.memory.rss_mb - baselineRss) / Math.max(1, calls), 2),
+        dropped_frames: client.late_frames,
+        late_frames: client.late_frames,
+        frames_received: client.frames_received,
+        turns: client.turns_started,
+        bargeins: client.bargein_ms.length,
+        reply_timeouts: client.reply_timeouts,
+        server: {
+          e2e_latency_ms: p(svc.turn_metrics.e2e_latency_ms),
+          bargein_ms: p(svc.turn_metrics.bargein_ms),
+        },
+        generator_lag_p99_ms: round(client.generator.lag_p99_ms, 2),
+      };
+      if (calls !== n) notes.push(`${n} calls: only ${calls} were open at the end of the step`);
+      if (client.closed_by_service > 0)
+        notes.push(`${n} calls: ${client.closed_by_service} closed by the service`);
+      if (client.generator.lag_p99_ms > 20)
+        notes.push(`${n} calls: the load generator lagged (p99 ${round(client.generator.lag_p99_ms, 1)} ms)`);
+      step.violations = sloViolations(step);
+      step.slo_met = step.violations.length === 0 && calls === n;
+      results.push(step);
+      ctx.log(
+        `${label}: ${n} calls — lag p99 ${step.loop_lag_ms.p99} ms, jitter p99 ${step.jitter_ms.p99} ms, ` +
+          `overhead p99 ${step.overhead_ms.p99} ms, e2e p50 ${step.e2e_latency_ms.p50} ms, ` +
+          `cpu ${step.cpu_ms_per_call_s} ms/call-s, late ${step.dropped_frames}` +
+          (step.violations.length ? ` — SLO broken: ${step.violations.join('; ')}` : ''),
+      );
+      if (!step.slo_met) break;
+    }
+    ctx.progress(`${label}: done`, 1);
+    await generator.request('hangup', undefined, 30_000).catch(() => undefined);
+    return {
+      calls_per_core: callsPerCore(results),
+      steps: results,
+      pinned,
+      vad: options.vad,
+      measure_s: measureMs / 1000,
+      vad_speech_share: gen.prepared.vad_speech_share,
+      ...(notes.length ? { notes } : {}),
+    };
+  } finally {
+    await generator?.close();
+    await service?.close();
+    await extra?.close();
+  }
+}
+
+export function run(ctx: BenchContext, options: { vad: 'silero' | 'webrtc' }): Promise<CapacityRunResult> {
+  return runCapacity(ctx, { vad: options.vad });
+}
+
+/** A BenchContext for running a scenario on its own (progress and logs on stderr). */
+export function standaloneContext(quick: boolean): BenchContext {
+  return {
+    quick,
+    progress: () => undefined,
+    log: (message) => process.stderr.write(`${message}\n`),
+  };
+}
+
+// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50]
+if (require.main === module) {
+  const flags = parseFlags(process.argv.slice(2));
+  const ctx = standaloneContext(flags.quick === 'true');
+  const steps = flags.steps?.split(',').map(Number);
+  runCapacity(ctx, {
+    vad: flags.vad === 'webrtc' ? 'webrtc' : 'silero',
+    ...(steps ? { steps } : {}),
+    ...(flags['measure-s'] ? { measureMs: Number(flags['measure-s']) * 1000 } : {}),
+  }).then(
+    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
+    (err: unknown) => {
+      process.stderr.write(`capacity: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

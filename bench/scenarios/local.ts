@@ -1,0 +1,123 @@
+import { percentiles, round } from '../lib/stats';
+import { parseFlags, type BenchChild } from '../lib/ipc';
+import type { ClientStats } from '../lib/load';
+import type { BenchContext, LocalResult } from '../lib/types';
+import { standaloneContext, startGenerator, startService, type ServiceStats } from './capacity';
+
+/**
+ * local: the service on its default configuration — the embedded engines (pocketsphinx, flite, the
+ * local rules model, Silero VAD) — unpinned on all CPUs, with simulated callers speaking flite-rendered
+ * utterances (the load generator's conversation loop). Latencies come from the session turn metrics the
+ * cascade records. Levels of 1, 2, 4, 8 concurrent calls (quick: 1, 2); `concurrent_calls` is the most
+ * calls whose e2e_latency_ms p95 stays under 2 s. The top-level latencies are those of the 1-call level.
+ */
+
+const E2E_P95_LIMIT_MS = 2000;
+
+interface Level {
+  calls: number;
+  turns: number;
+  e2e_latency_ms: { p50: number; p95: number };
+  stt_final_ms: { p50: number; p95: number };
+  tts_ttfb_ms: { p50: number; p95: number };
+  /** End of speech → first reply frame, measured by the simulated callers. */
+  client_e2e_latency_ms: { p50: number; p95: number };
+  cpu_cores_used: number;
+  met: boolean;
+}
+
+export interface LocalRunResult extends LocalResult {
+  levels: Level[];
+  pinned: false;
+  notes?: string[];
+}
+
+const p = (values: number[]) => {
+  const r = percentiles(values, [50, 95]);
+  return { p50: round(r.p50, 1), p95: round(r.p95, 1) };
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function run(
+  ctx: BenchContext,
+  options: { levels?: number[]; measureMs?: number } = {},
+): Promise<LocalRunResult> {
+  const levels = options.levels ?? (ctx.quick ? [1, 2] : [1, 2, 4, 8]);
+  const measureMs = options.measureMs ?? (ctx.quick ? 14_000 : 45_000);
+  const notes: string[] = [];
+  let service: BenchChild | undefined;
+  let generator: BenchChild | undefined;
+  try {
+    const started = await startService(ctx, ['--engines', 'config'], {}, [], undefined);
+    service = started.service;
+    const gen = await startGenerator(`ws://127.0.0.1:${started.port}/api/v1/media/stream`, 0.3, undefined);
+    generator = gen.generator;
+    // Let the greeting and phrases be pre-synthesized (MediaStrategy.prewarm) before the first call.
+    await sleep(2000);
+    const out: Level[] = [];
+    for (let i = 0; i < levels.length; i++) {
+      const n = levels[i];
+      ctx.progress(`local: ${n} calls`, i / levels.length);
+      await generator.request('calls', { n, rampMs: 1000 }, 60_000);
+      await Promise.all([
+        service.request('reset', undefined, 10_000),
+        generator.request('reset', undefined, 10_000),
+      ]);
+      await sleep(measureMs);
+      const [client, svc] = await Promise.all([
+        generator.request<ClientStats>('collect', undefined, 10_000),
+        service.request<ServiceStats>('stats', undefined, 10_000),
+      ]);
+      await generator.request('hangup', undefined, 30_000);
+      const m = svc.turn_metrics;
+      const level: Level = {
+        calls: n,
+        turns: m.e2e_latency_ms.length,
+        e2e_latency_ms: p(m.e2e_latency_ms),
+        stt_final_ms: p(m.stt_final_ms),
+        tts_ttfb_ms: p(m.tts_ttfb_ms),
+        client_e2e_latency_ms: p(client.e2e_latency_ms),
+        cpu_cores_used: round(svc.cpu_ms / svc.elapsed_ms, 2),
+        met: false,
+      };
+      level.met = level.e2e_latency_ms.p95 < E2E_P95_LIMIT_MS;
+      out.push(level);
+      ctx.log(
+        `local: ${n} calls — ${level.turns} turns, e2e p50/p95 ${level.e2e_latency_ms.p50}/${level.e2e_latency_ms.p95} ms, ` +
+          `stt_final p50 ${level.stt_final_ms.p50} ms, tts_ttfb p50 ${level.tts_ttfb_ms.p50} ms, ${level.cpu_cores_used} cores`,
+      );
+      if (!level.met) break;
+      await sleep(1000);
+    }
+    const first = out[0];
+    const concurrent = out.reduce((best, l) => (l.met && l.calls > best ? l.calls : best), 0);
+    if (out.some((l) => l.turns === 0))
+      notes.push('a level completed no turn in its window (figures are NaN)');
+    return {
+      e2e_latency_ms: first.e2e_latency_ms,
+      stt_final_ms: first.stt_final_ms,
+      tts_ttfb_ms: first.tts_ttfb_ms,
+      concurrent_calls: concurrent,
+      levels: out,
+      pinned: false,
+      ...(notes.length ? { notes } : {}),
+    };
+  } finally {
+    await generator?.close();
+    await service?.close();
+  }
+}
+
+// node -r @swc-node/register bench/scenarios/local.ts [--quick] [--levels 1,2,4,8]
+if (require.main === module) {
+  const flags = parseFlags(process.argv.slice(2));
+  run(standaloneContext(flags.quick === 'true'), {
+    ...(flags.levels ? { levels: flags.levels.split(',').map(Number) } : {}),
+  }).then(
+    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
+    (err: unknown) => {
+      process.stderr.write(`local: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

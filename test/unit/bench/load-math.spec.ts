@@ -1,0 +1,72 @@
+import { callsPerCore, Histogram, OutboundJitter, sloViolations } from '../../../bench/lib/load-math';
+
+const ok = { loop_lag_ms: { p99: 5 }, jitter_ms: { p99: 3 }, overhead_ms: { p99: 2 }, dropped_frames: 0 };
+
+describe('OutboundJitter', () => {
+  it('records no jitter for frames paced exactly on the service schedule (lead burst, then every 20 ms)', () => {
+    const h = new Histogram();
+    const j = new OutboundJitter(h, { leadMs: 100 });
+    for (let k = 0; k < 6; k++) j.onFrame(1000); // the lead: frames 0..5 at once
+    for (let k = 6; k < 50; k++) j.onFrame(1000 + k * 20 - 100);
+    expect(h.count).toBe(49); // the first frame of a burst is the anchor
+    expect(h.max).toBe(0);
+    expect(j.lateFrames).toBe(0);
+  });
+
+  it('measures how late a frame is against its slot and counts an underrun inside a reply as late', () => {
+    const h = new Histogram();
+    const j = new OutboundJitter(h, { leadMs: 100 });
+    for (let k = 0; k < 6; k++) j.onFrame(0);
+    j.onFrame(27); // frame 6 is due at 20: 7 ms late
+    expect(h.max).toBeCloseTo(7, 5);
+    // The buffer (7 frames = 140 ms from t=0) runs dry at 140; a frame at 190 is a 50 ms gap.
+    j.onFrame(190);
+    expect(j.lateFrames).toBe(1);
+    expect(j.lateGapMs).toBeCloseTo(50, 5);
+  });
+
+  it('starts a new burst after StopAudio or a long gap without counting late frames', () => {
+    const h = new Histogram();
+    const j = new OutboundJitter(h, { leadMs: 100 });
+    j.onFrame(0);
+    j.onStop();
+    j.onFrame(50);
+    j.onFrame(5000);
+    expect(j.lateFrames).toBe(0);
+    expect(j.bursts).toBe(3);
+  });
+});
+
+describe('Histogram', () => {
+  it('gives nearest-rank percentiles within one bin (0.1 ms) and NaN when empty', () => {
+    const h = new Histogram(100, 0.1);
+    expect(h.percentile(99)).toBeNaN();
+    for (let i = 1; i <= 100; i++) h.record(i / 10);
+    expect(Math.abs(h.percentile(50) - 5)).toBeLessThanOrEqual(0.1 + 1e-9);
+    expect(Math.abs(h.percentile(99) - 9.9)).toBeLessThanOrEqual(0.1 + 1e-9);
+  });
+});
+
+describe('capacity SLOs', () => {
+  it('passes a step within every SLO and names each broken one', () => {
+    expect(sloViolations(ok)).toEqual([]);
+    const bad = sloViolations({ ...ok, loop_lag_ms: { p99: 25 }, jitter_ms: { p99: 10 }, dropped_frames: 2 });
+    expect(bad).toHaveLength(3);
+    expect(bad.join()).toMatch(/loop lag.*jitter.*dropped/);
+  });
+
+  it('treats an unmeasured figure as a failure', () => {
+    expect(sloViolations({ ...ok, overhead_ms: { p99: NaN } })).toHaveLength(1);
+  });
+
+  it('reports the highest N that met the SLOs', () => {
+    expect(
+      callsPerCore([
+        { calls: 25, slo_met: true },
+        { calls: 50, slo_met: true },
+        { calls: 100, slo_met: false },
+      ]),
+    ).toBe(50);
+    expect(callsPerCore([{ calls: 25, slo_met: false }])).toBe(0);
+  });
+});
