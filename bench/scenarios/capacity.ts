@@ -162,15 +162,7 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
       );
       if (opened.failed > 0) notes.push(`${n} calls: ${opened.failed} failed to connect`);
       await sleep(settleMs);
-      await Promise.all([
-        service.request('reset', undefined, 10_000),
-        generator.request('reset', undefined, 10_000),
-      ]);
-      await sleep(measureMs);
-      const [client, svc] = await Promise.all([
-        generator.request<ClientStats>('collect', undefined, 10_000),
-        service.request<ServiceStats>('stats', undefined, 10_000),
-      ]);
+      const { client, svc } = await measureWindow(service, generator, measureMs);
       const calls = client.calls_active;
       const step: CapacityStepDetail = {
         calls: n,
@@ -235,6 +227,39 @@ export function run(ctx: BenchContext, options: { vad: 'silero' | 'webrtc' }): P
   return runCapacity(ctx, { vad: options.vad });
 }
 
+/** Resets the service's and the generator's counters, waits `ms`, and collects both sides. */
+export async function measureWindow(
+  service: BenchChild,
+  generator: BenchChild,
+  ms: number,
+): Promise<{ client: ClientStats; svc: ServiceStats }> {
+  await Promise.all([
+    service.request('reset', undefined, 10_000),
+    generator.request('reset', undefined, 10_000),
+  ]);
+  await sleep(ms);
+  const [client, svc] = await Promise.all([
+    generator.request<ClientStats>('collect', undefined, 10_000),
+    service.request<ServiceStats>('stats', undefined, 10_000),
+  ]);
+  return { client, svc };
+}
+
+/** Runs a scenario on its own: flags from argv, JSON result on stdout, a failure on stderr. */
+export function standalone(
+  name: string,
+  run: (ctx: BenchContext, flags: Record<string, string>) => Promise<unknown>,
+): void {
+  const flags = parseFlags(process.argv.slice(2));
+  run(standaloneContext(flags.quick === 'true'), flags).then(
+    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
+    (err: unknown) => {
+      process.stderr.write(`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 /** A BenchContext for running a scenario on its own (progress and logs on stderr). */
 export function standaloneContext(quick: boolean): BenchContext {
   return {
@@ -246,18 +271,12 @@ export function standaloneContext(quick: boolean): BenchContext {
 
 // npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50]
 if (require.main === module) {
-  const flags = parseFlags(process.argv.slice(2));
-  const ctx = standaloneContext(flags.quick === 'true');
-  const steps = flags.steps?.split(',').map(Number);
-  runCapacity(ctx, {
-    vad: flags.vad === 'webrtc' ? 'webrtc' : 'silero',
-    ...(steps ? { steps } : {}),
-    ...(flags['measure-s'] ? { measureMs: Number(flags['measure-s']) * 1000 } : {}),
-  }).then(
-    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
-    (err: unknown) => {
-      process.stderr.write(`capacity: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  standalone('capacity', (ctx, flags) => {
+    const steps = flags.steps?.split(',').map(Number);
+    return runCapacity(ctx, {
+      vad: flags.vad === 'webrtc' ? 'webrtc' : 'silero',
+      ...(steps ? { steps } : {}),
+      ...(flags['measure-s'] ? { measureMs: Number(flags['measure-s']) * 1000 } : {}),
+    });
+  });
 }

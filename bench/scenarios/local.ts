@@ -1,8 +1,7 @@
 import { percentiles, round } from '../lib/stats';
-import { parseFlags, type BenchChild } from '../lib/ipc';
-import type { ClientStats } from '../lib/load';
+import type { BenchChild } from '../lib/ipc';
 import type { BenchContext, LocalResult } from '../lib/types';
-import { standaloneContext, startGenerator, startService, type ServiceStats } from './capacity';
+import { measureWindow, standalone, startGenerator, startService } from './capacity';
 
 /**
  * local: the service on its default configuration — the embedded engines (pocketsphinx, flite, the
@@ -59,15 +58,7 @@ export async function run(
       const n = levels[i];
       ctx.progress(`local: ${n} calls`, i / levels.length);
       await generator.request('calls', { n, rampMs: 1000 }, 60_000);
-      await Promise.all([
-        service.request('reset', undefined, 10_000),
-        generator.request('reset', undefined, 10_000),
-      ]);
-      await sleep(measureMs);
-      const [client, svc] = await Promise.all([
-        generator.request<ClientStats>('collect', undefined, 10_000),
-        service.request<ServiceStats>('stats', undefined, 10_000),
-      ]);
+      const { client, svc } = await measureWindow(service, generator, measureMs);
       await generator.request('hangup', undefined, 30_000);
       const m = svc.turn_metrics;
       const level: Level = {
@@ -110,14 +101,9 @@ export async function run(
 
 // node -r @swc-node/register bench/scenarios/local.ts [--quick] [--levels 1,2,4,8]
 if (require.main === module) {
-  const flags = parseFlags(process.argv.slice(2));
-  run(standaloneContext(flags.quick === 'true'), {
-    ...(flags.levels ? { levels: flags.levels.split(',').map(Number) } : {}),
-  }).then(
-    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
-    (err: unknown) => {
-      process.stderr.write(`local: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
+  standalone('local', (ctx, flags) =>
+    run(ctx, {
+      ...(flags.levels ? { levels: flags.levels.split(',').map(Number) } : {}),
+    }),
   );
 }

@@ -1,6 +1,6 @@
-import { BenchChild, parseFlags } from '../lib/ipc';
+import { BenchChild } from '../lib/ipc';
 import type { BenchContext } from '../lib/types';
-import { runCapacity, standaloneContext, type CapacityRunResult } from './capacity';
+import { runCapacity, standalone, type CapacityRunResult } from './capacity';
 
 /**
  * sdk: the capacity loop with the real vendor client in the service. What runs today: the real `openai`
@@ -53,14 +53,9 @@ export async function run(ctx: BenchContext, options: { steps?: number[] } = {})
 
 // node -r @swc-node/register bench/scenarios/sdk.ts [--quick] [--steps 10,25]
 if (require.main === module) {
-  const flags = parseFlags(process.argv.slice(2));
-  run(standaloneContext(flags.quick === 'true'), {
-    ...(flags.steps ? { steps: flags.steps.split(',').map(Number) } : {}),
-  }).then(
-    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
-    (err: unknown) => {
-      process.stderr.write(`sdk: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
+  standalone('sdk', (ctx, flags) =>
+    run(ctx, {
+      ...(flags.steps ? { steps: flags.steps.split(',').map(Number) } : {}),
+    }),
   );
 }

@@ -1,7 +1,7 @@
 import { round } from '../lib/stats';
-import { parseFlags, type BenchChild } from '../lib/ipc';
+import type { BenchChild } from '../lib/ipc';
 import type { BenchContext, SoakResult } from '../lib/types';
-import { standaloneContext, startGenerator, startService } from './capacity';
+import { standalone, startGenerator, startService } from './capacity';
 
 /**
  * soak: many short calls (each barges into the greeting after 500 ms, says one more thing, hears the
@@ -122,15 +122,10 @@ export async function run(
 
 // node -r @swc-node/register bench/scenarios/soak.ts [--quick] [--calls 1000 --wave 50]
 if (require.main === module) {
-  const flags = parseFlags(process.argv.slice(2));
-  run(standaloneContext(flags.quick === 'true'), {
-    ...(flags.calls ? { calls: Number(flags.calls) } : {}),
-    ...(flags.wave ? { wave: Number(flags.wave) } : {}),
-  }).then(
-    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
-    (err: unknown) => {
-      process.stderr.write(`soak: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
+  standalone('soak', (ctx, flags) =>
+    run(ctx, {
+      ...(flags.calls ? { calls: Number(flags.calls) } : {}),
+      ...(flags.wave ? { wave: Number(flags.wave) } : {}),
+    }),
   );
 }
