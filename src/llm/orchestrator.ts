@@ -150,9 +150,10 @@ export class Orchestrator {
   /**
    * Barge-in for a reply made of several agent messages: of the assistant messages from index `from`
    * on, the first `heardWords` words survive (the message that was cut ends with "…"), later ones are
-   * emptied, so the model never believes it said what the caller did not hear.
+   * emptied, so the model never believes it said what the caller did not hear. Returns the heard words
+   * no assistant message accounts for (a message the model was still writing when it was cut).
    */
-  keepHeard(state: ConversationState, from: number, heardWords: number): void {
+  keepHeard(state: ConversationState, from: number, heardWords: number): number {
     let left = heardWords;
     for (let i = Math.max(0, from); i < state.messages.length; i++) {
       const m = state.messages[i];
@@ -166,6 +167,7 @@ export class Orchestrator {
       state.messages[i] = { ...m, content: kept ? `${kept} …` : '' };
       left = 0;
     }
+    return left;
   }
 
   /**
@@ -247,78 +249,84 @@ export class Orchestrator {
         }
         toolSteps++;
         let endTurn = false;
-        for (const call of calls) {
-          const parsed = parseJson(call.arguments);
-          yield { type: 'tool_call', agent: agent.name, name: call.name, arguments: parsed };
-          const handoff = state.scenario.scenario.handoffs.find(
-            (h) => h.from === agent.name && h.tool === call.name,
-          );
-          if (handoff) {
-            records.push({ name: call.name, arguments: parsed, result: { handoff: handoff.to } });
+        try {
+          for (const call of calls) {
+            const parsed = parseJson(call.arguments);
+            yield { type: 'tool_call', agent: agent.name, name: call.name, arguments: parsed };
+            const handoff = state.scenario.scenario.handoffs.find(
+              (h) => h.from === agent.name && h.tool === call.name,
+            );
+            if (handoff) {
+              records.push({ name: call.name, arguments: parsed, result: { handoff: handoff.to } });
+              state.messages.push({
+                role: 'tool',
+                toolCallId: call.id,
+                name: call.name,
+                content: JSON.stringify({ handoff: handoff.to }),
+              });
+              yield* this.handoff(state, handoff, turn, history);
+              // Announced: the new agent greets and the caller answers next. Discrete: it answers now.
+              endTurn = handoff.type === 'announced';
+              break;
+            }
+            const actions: CallAction[] = [];
+            const outcome = await this.deps.tools.execute(call.name, call.arguments, {
+              sessionId: state.sessionId,
+              agent: agent.name,
+              context: state.context,
+              setContext: (values) => {
+                Object.assign(state.context, values);
+                this.deps.writer?.setContext(state.sessionId, values);
+              },
+              requestCallAction: async (action) => {
+                actions.push(action);
+                await this.deps.callControl.request(action, {
+                  sessionId: state.sessionId,
+                  callConnectionId: state.callConnectionId,
+                });
+              },
+              signal: signal ?? new AbortController().signal,
+            });
+            for (const action of actions) yield { type: 'call_action', action };
+            const content = outcome.ok ? outcome.result : { error: outcome.error };
+            records.push({
+              name: call.name,
+              arguments: parsed,
+              ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
+            });
             state.messages.push({
               role: 'tool',
               toolCallId: call.id,
               name: call.name,
-              content: JSON.stringify({ handoff: handoff.to }),
+              content: JSON.stringify(content),
             });
-            yield* this.handoff(state, handoff, turn, history);
-            // Announced: the new agent greets and the caller answers next. Discrete: it answers now.
-            endTurn = handoff.type === 'announced';
-            break;
-          }
-          const actions: CallAction[] = [];
-          const outcome = await this.deps.tools.execute(call.name, call.arguments, {
-            sessionId: state.sessionId,
-            agent: agent.name,
-            context: state.context,
-            setContext: (values) => {
-              Object.assign(state.context, values);
-              this.deps.writer?.setContext(state.sessionId, values);
-            },
-            requestCallAction: async (action) => {
-              actions.push(action);
-              await this.deps.callControl.request(action, {
-                sessionId: state.sessionId,
-                callConnectionId: state.callConnectionId,
-              });
-            },
-            signal: signal ?? new AbortController().signal,
-          });
-          for (const action of actions) yield { type: 'call_action', action };
-          const content = outcome.ok ? outcome.result : { error: outcome.error };
-          records.push({
-            name: call.name,
-            arguments: parsed,
-            ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
-          });
-          state.messages.push({
-            role: 'tool',
-            toolCallId: call.id,
-            name: call.name,
-            content: JSON.stringify(content),
-          });
-          yield {
-            type: 'tool_result',
-            agent: agent.name,
-            name: call.name,
-            result: outcome.ok ? outcome.result : null,
-            ...(outcome.ok ? {} : { error: outcome.error }),
-          };
-        }
-        this.record(
-          state,
-          [
-            {
-              role: 'agent',
-              text: text.trim(),
-              at: this.now().toISOString(),
+            yield {
+              type: 'tool_result',
               agent: agent.name,
-              turn,
-              toolCalls: records,
-            },
-          ],
-          history,
-        );
+              name: call.name,
+              result: outcome.ok ? outcome.result : null,
+              ...(outcome.ok ? {} : { error: outcome.error }),
+            };
+          }
+        } finally {
+          // Also when the turn is cut mid-tools (the generator is returned at a yield): every call of
+          // the message gets an answer, and the tools that ran are on record.
+          this.answerOpenCalls(state, calls);
+          this.record(
+            state,
+            [
+              {
+                role: 'agent',
+                text: text.trim(),
+                at: this.now().toISOString(),
+                agent: agent.name,
+                turn,
+                toolCalls: records,
+              },
+            ],
+            history,
+          );
+        }
         if (endTurn) break;
       }
     } finally {
@@ -430,6 +438,37 @@ export class Orchestrator {
       while (lastUser > 0 && state.messages[lastUser].role !== 'user') lastUser--;
       state.since = lastUser;
     }
+  }
+
+  /**
+   * Every tool call of the assistant message that made `calls` gets a tool message (the model API
+   * rejects a conversation where one is missing): calls not run get an error answer, placed with the
+   * others right after that message.
+   */
+  private answerOpenCalls(state: ConversationState, calls: ToolCall[]): void {
+    if (calls.length === 0) return;
+    let at = state.messages.length - 1;
+    for (; at >= 0; at--) {
+      const m = state.messages[at];
+      if (m.role === 'assistant' && m.toolCalls?.some((c) => c.id === calls[0].id)) break;
+    }
+    if (at < 0) return;
+    const answered = new Set<string>();
+    let end = at + 1;
+    for (; end < state.messages.length; end++) {
+      const m = state.messages[end];
+      if (m.role !== 'tool') break;
+      answered.add(m.toolCallId);
+    }
+    const missing: ChatMessage[] = calls
+      .filter((c) => !answered.has(c.id))
+      .map((c) => ({
+        role: 'tool',
+        toolCallId: c.id,
+        name: c.name,
+        content: JSON.stringify({ error: 'not run: the turn ended first' }),
+      }));
+    state.messages.splice(end, 0, ...missing);
   }
 
   private record(state: ConversationState, entries: HistoryEntry[], history?: HistorySink): void {

@@ -86,6 +86,10 @@ interface Reply {
   /** Index of this turn's caller message in the conversation (turn replies). */
   messageStart: number;
   toolCalls: number;
+  /** The orchestrator is still producing this turn (its generator has not returned). */
+  producing: boolean;
+  /** What the caller heard of a cut reply, applied to the conversation once the orchestrator is done. */
+  heard?: string;
   failure?: FailureSource;
   lastProgressAt: number;
   metrics?: TurnMetrics;
@@ -223,7 +227,7 @@ export class MediaCascade implements MediaCallHandler {
       this.state = state;
       void this.speakFixed(greetingReply, greeting.text).finally(() => this.finishReply(greetingReply));
       this.armWatchdog();
-      const [vad, stt] = await Promise.all([
+      const [vadResult, sttResult] = await Promise.allSettled([
         deps.vad.createStream(sampleRate, {
           minSpeechMs: deps.config.bargeInMinMs,
           minSilenceMs: deps.config.endpointingMs,
@@ -232,9 +236,14 @@ export class MediaCascade implements MediaCallHandler {
         }),
         this.openStt(),
       ]);
-      if (this.closed) {
-        vad.close();
-        await stt.close();
+      const vad = vadResult.status === 'fulfilled' ? vadResult.value : undefined;
+      const stt = sttResult.status === 'fulfilled' ? sttResult.value : undefined;
+      if (this.closed || !vad || !stt) {
+        // Whatever did open goes back (an STT session holds a pooled engine or a billed socket).
+        vad?.close();
+        await stt?.close().catch(() => undefined);
+        if (vadResult.status === 'rejected') throw vadResult.reason;
+        if (sttResult.status === 'rejected') throw sttResult.reason;
         return;
       }
       this.vad = vad;
@@ -263,7 +272,7 @@ export class MediaCascade implements MediaCallHandler {
     } catch (err) {
       // A session that opens after the deadline goes straight back.
       void opening.then(
-        (late) => late.close(),
+        (late) => late.close().catch(() => undefined),
         () => undefined,
       );
       throw err;
@@ -308,6 +317,15 @@ export class MediaCascade implements MediaCallHandler {
       this.log.info({ action: action.type, reason: action.reason }, 'call action');
       this.deps.callControl.request(action, ctx).catch((err: unknown) => {
         this.log.error({ err, action: action.type }, 'call action failed');
+        if (this.closed) return;
+        if (action.type === 'hangup_requested') {
+          // The call cannot be hung up through call control (no call record, ACS refused): end the media.
+          this.deps.connection.close(1000, 'call ended');
+        } else {
+          // The transfer did not happen: the conversation goes on.
+          this.ending = false;
+          this.speakPhrase(PHRASES.transferFailed);
+        }
       });
     }
   }
@@ -488,7 +506,7 @@ export class MediaCascade implements MediaCallHandler {
     try {
       const stt = await this.openStt();
       if (this.closed) {
-        await stt.close();
+        await stt.close().catch(() => undefined);
         return;
       }
       this.attachStt(stt);
@@ -546,6 +564,7 @@ export class MediaCascade implements MediaCallHandler {
       reply.firstChunkAt ??= this.deps.clock.now();
       speaking = speaking.then(async () => void (await this.synthesize(reply, chunk)));
     };
+    reply.producing = true;
     try {
       for await (const event of orchestrator.runTurn(this.state!, text, signal, this.historySink(reply))) {
         if (signal.aborted) break;
@@ -565,14 +584,19 @@ export class MediaCascade implements MediaCallHandler {
         }
       }
       for (const chunk of chunker.flush()) say(chunk);
-      await speaking;
     } catch (err) {
       if (!signal.aborted) {
         this.log.error({ err }, 'agent turn failed');
         if (reply.span) recordSpanError(reply.span, err);
         reply.failure ??= 'llm';
       }
+    } finally {
+      reply.producing = false;
+      // A cut reply's conversation edit waits for the orchestrator: it may have been mid-tool.
+      if (reply.heard !== undefined) this.applyHeard(reply);
     }
+    // Synthesis in flight finishes (or sees the abort) before anything else is said in this reply.
+    await speaking;
     try {
       if (signal.aborted) return;
       if (reply.failure) {
@@ -616,7 +640,10 @@ export class MediaCascade implements MediaCallHandler {
 
   private speakPhrase(text: string): void {
     if (this.closed || !this.playout) return;
+    // Actions already held belong to this phrase (a goodbye): cancelling the current reply must not run them.
+    const held = this.pendingActions.splice(0);
     this.cancelReply('cascade phrase');
+    this.pendingActions.push(...held);
     const reply = this.newReply('phrase');
     reply.entries.push(this.agentEntry(text));
     void this.speakFixed(reply, text).finally(() => this.finishReply(reply));
@@ -644,6 +671,7 @@ export class MediaCascade implements MediaCallHandler {
       written: 0,
       messageStart: this.state?.messages.length ?? 0,
       toolCalls: 0,
+      producing: false,
       lastProgressAt: this.deps.clock.now(),
     };
     this.reply = reply;
@@ -653,8 +681,14 @@ export class MediaCascade implements MediaCallHandler {
   /** History of a reply is held until it is known what the caller heard; late entries go straight out. */
   private historySink(reply: Reply): HistorySink {
     return (entry) => {
-      if (reply.settled) this.deps.writer.appendHistory(this.deps.connection.sessionId, entry);
-      else reply.entries.push(entry);
+      if (!reply.settled) {
+        reply.entries.push(entry);
+        return;
+      }
+      // After a cut the heard words are on record already; what comes late is the tools that ran.
+      if (entry.role !== 'agent') this.deps.writer.appendHistory(this.deps.connection.sessionId, entry);
+      else if (entry.toolCalls?.length)
+        this.deps.writer.appendHistory(this.deps.connection.sessionId, { ...entry, text: '' });
     };
   }
 
@@ -757,6 +791,11 @@ export class MediaCascade implements MediaCallHandler {
 
   private abort(reply: Reply, why: string): void {
     if (this.reply === reply) this.reply = undefined;
+    if (this.interruption?.generation === reply.generation) {
+      // Nothing left to resume: the undecided barge-in ends with the reply.
+      this.clearTimer(this.interruption.timer);
+      this.interruption = undefined;
+    }
     if (reply.controller.signal.aborted) return;
     reply.controller.abort(new Error(why));
     this.playout?.clear(reply.generation);
@@ -800,15 +839,14 @@ export class MediaCascade implements MediaCallHandler {
         }
         this.deps.writer.appendHistory(this.deps.connection.sessionId, entry);
       }
+      if (unrecorded)
+        this.deps.writer.appendHistory(this.deps.connection.sessionId, {
+          ...this.agentEntry(unrecorded),
+          interrupted: true,
+        });
       if (this.state && reply.kind !== 'phrase') {
-        this.orchestrator!.keepHeard(this.state, reply.messageStart, heardWords);
-        if (unrecorded) {
-          this.orchestrator!.noteHeard(this.state, unrecorded);
-          this.deps.writer.appendHistory(this.deps.connection.sessionId, {
-            ...this.agentEntry(unrecorded),
-            interrupted: true,
-          });
-        }
+        reply.heard = heard;
+        if (!reply.producing) this.applyHeard(reply);
       }
     }
     reply.written = reply.entries.length;
@@ -819,6 +857,17 @@ export class MediaCascade implements MediaCallHandler {
     this.persistMetrics(reply);
     this.runPendingActions();
     if (outcome === 'played' || outcome === 'failed') this.armSilence();
+  }
+
+  /** The conversation keeps only what the caller heard of a cut reply (see Orchestrator.keepHeard). */
+  private applyHeard(reply: Reply): void {
+    const heard = reply.heard;
+    reply.heard = undefined;
+    if (heard === undefined || !this.state) return;
+    const words = heard.split(/\s+/).filter(Boolean);
+    const leftover = this.orchestrator!.keepHeard(this.state, reply.messageStart, words.length);
+    // Heard words of a message the model was still writing (no assistant message holds them yet).
+    if (leftover > 0) this.orchestrator!.noteHeard(this.state, words.slice(-leftover).join(' '));
   }
 
   private onFirstFrame(generation: number, at: number): void {

@@ -7,6 +7,7 @@ export const PHRASES = {
   silenceGoodbye: "I haven't heard anything for a while, so I'll end the call now. Goodbye.",
   failureTransfer: "I'm sorry, I'm having technical trouble. Let me transfer you to a colleague.",
   failureGoodbye: "I'm sorry, I'm having technical trouble right now. Please call again later. Goodbye.",
+  transferFailed: "I'm sorry, I couldn't transfer you right now. Is there anything else I can help with?",
 } as const;
 
 /**

@@ -106,13 +106,21 @@ export class SileroVad extends VoiceActivityDetector {
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    while (this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, MAX_BATCH);
-      for (const stream of batch) stream.waiting = false;
-      const live = batch.filter((stream) => stream.hasWindow());
-      if (live.length > 0) this.run(live);
-      // A stream with another window (two frames in one turn) goes again: its state chains.
-      for (const stream of live) if (stream.hasWindow()) this.enqueue(stream);
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MAX_BATCH);
+        for (const stream of batch) stream.waiting = false;
+        const live = batch.filter((stream) => stream.hasWindow());
+        if (live.length > 0) this.run(live);
+        // A stream with another window (two frames in one turn) goes again: its state chains.
+        for (const stream of live) if (stream.hasWindow()) this.enqueue(stream);
+      }
+    } finally {
+      // Never strand a waiting stream (nothing thrown here may reach the event loop either).
+      if (this.waiting.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
     }
   };
 
@@ -160,7 +168,12 @@ export class SileroVad extends VoiceActivityDetector {
         stream.state.set(next.subarray(i * STATE, (i + 1) * STATE), 0);
         stream.state.set(next.subarray((b + i) * STATE, (b + i + 1) * STATE), STATE);
       }
-      stream.windowDone(probabilities ? probabilities[i] : 0);
+      try {
+        stream.windowDone(probabilities ? probabilities[i] : 0);
+      } catch {
+        // A listener threw (the owner's bug): it must not stop the other calls of the batch.
+        this.stats.failures++;
+      }
     }
   }
 }

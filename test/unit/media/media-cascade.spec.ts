@@ -39,6 +39,8 @@ interface Options {
   tokensPerSecond?: number;
   /** Phrases (greeting, apology…) already synthesized, as after the boot-time pre-warm. */
   cached?: string[];
+  /** Call control refuses every action (no call record, ACS error). */
+  callControlFails?: boolean;
 }
 
 /**
@@ -82,7 +84,9 @@ function harness(options: Options = {}) {
     tokensPerSecond: options.tokensPerSecond ?? 30,
     reply: options.reply ?? (() => ({ text: 'Thanks. What is your ZIP code?' })),
   });
-  const callControl = new RecordingCallControl();
+  const callControl = new RecordingCallControl(() => {
+    if (options.callControlFails) throw new DomainError('CALL_NOT_FOUND', 'no such call');
+  });
   const phrases = new PhraseCache();
   const voice = { name: 'fake' };
   for (const text of options.cached ?? [])
@@ -579,6 +583,94 @@ describe('MediaCascade (fake clock, fake providers)', () => {
       await h.until(() => h.history.some((e) => e.role === 'caller'));
       await h.until(() => h.history.filter((e) => e.text === PHRASES.reprompt).length === 2, 20_000);
       expect(h.callControl.actions).toHaveLength(0);
+    });
+  });
+
+  describe('review cases', () => {
+    it('a barge-in after a tool call leaves a conversation the model API accepts, and the tool on record', async () => {
+      const h = harness({
+        cached: [GREETING],
+        transcripts: (n) => ['alice brown six oh six oh one', undefined, 'what about my claim'][n],
+        tokensPerSecond: 2,
+        reply: (n) =>
+          n === 0
+            ? {
+                text: 'Let me check that.',
+                toolCalls: [
+                  { name: 'verify_caller', arguments: { name: 'Alice Brown', zip_or_last4: '60601' } },
+                ],
+              }
+            : n === 1
+              ? {
+                  text: 'Thank you Alice. You are verified. Now here is a long list of what I can do for you today.',
+                }
+              : { text: 'Sure.' },
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.model.calls.length === 2);
+      await h.until(() => h.audioSince(h.clock.now() - 20) > 0 && h.tts.requests.length >= 2);
+      await h.feed(400);
+      await h.feed(300, true);
+      h.emit({ type: 'partial', text: 'what about my claim' });
+      await h.feed(500, true);
+      await h.until(() => h.model.calls.length === 3);
+      const messages = h.model.calls[2].messages.filter((m) => m.role !== 'system');
+      const roles = messages.map((m) => m.role);
+      // assistant(tool calls) → tool answer → the heard part of the next message → the caller.
+      const withCalls = messages.findIndex((m) => m.role === 'assistant' && m.toolCalls?.length);
+      expect(roles.slice(withCalls, withCalls + 2)).toEqual(['assistant', 'tool']);
+      expect(roles.at(-1)).toBe('user');
+      const said = messages.filter((m) => m.role === 'assistant').map((m) => m.content);
+      expect(new Set(said).size).toBe(said.length);
+      expect(said.at(-1)).toMatch(/ …$/);
+      expect(h.history.some((e) => e.toolCalls?.some((t) => t.name === 'verify_caller'))).toBe(true);
+    });
+
+    it('a reply cancelled during an undecided barge-in does not leave the interruption behind', async () => {
+      const h = harness({
+        cached: [GREETING],
+        transcripts: (n) => (n === 0 ? 'hello' : undefined),
+        reply: (n) => (n === 0 ? { text: 'A long answer. It goes on. And on and on.' } : { text: 'Okay.' }),
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.audioSince(h.clock.now() - 20) > 0);
+      await h.feed(300, true);
+      expect(h.stops()).toHaveLength(1);
+      // Digits while the barge-in is still undecided: a new turn replaces the paused reply.
+      for (const digit of ['1', '#']) h.cascade.onFrame({ kind: 'DtmfData', digit });
+      await h.until(() => h.history.some((e) => e.text === 'Okay.'), 5000);
+      expect(h.history.some((e) => e.text === PHRASES.apology)).toBe(false);
+    });
+
+    it('reaching the failure limit while the agent talks hangs up only after the goodbye', async () => {
+      const h = harness({
+        cached: [GREETING, PHRASES.failureGoodbye],
+        env: { PROVIDER_MAX_FAILURES: '1' },
+        transcripts: () => 'hello',
+        reply: () => ({ text: 'A long answer. It goes on. And on and on for a while.' }),
+      });
+      await h.pastGreeting();
+      await h.feed(400, true);
+      await h.until(() => h.audioSince(h.clock.now() - 20) > 0);
+      h.stt.session.fail();
+      await h.feed(200);
+      expect(h.callControl.actions).toHaveLength(0);
+      await h.until(() => h.callControl.actions.length === 1);
+      expect(h.history.at(-1)).toMatchObject({ text: PHRASES.failureGoodbye });
+      expect(h.history.at(-1)?.interrupted).toBeUndefined();
+    });
+
+    it('closes the media socket when call control cannot hang up', async () => {
+      const h = harness({
+        cached: [GREETING],
+        callControlFails: true,
+        env: { SILENCE_REPROMPT_SECONDS: '2', SILENCE_MAX_REPROMPTS: '0' },
+      });
+      await h.pastGreeting();
+      await h.until(() => h.closes.length === 1, 15_000);
+      expect(h.closes[0]).toEqual({ code: 1000, reason: 'call ended' });
     });
   });
 
