@@ -159,6 +159,8 @@ export class BenchChild {
     if (this.exited) return;
     try {
       await this.request('close', undefined, graceMs);
+      // It exits on its own (writing a --cpu-prof profile takes a moment); signals only if it does not.
+      await Promise.race([this.exitPromise, new Promise((r) => setTimeout(r, graceMs))]);
     } catch {
       // fall through to signals
     }

@@ -60,6 +60,8 @@ export interface CapacityOptions {
   /** Extra service argv (latencies, --engines config) and environment (drivers). */
   serviceArgs?: string[];
   serviceEnv?: Record<string, string>;
+  /** Node flags for the service (e.g. --cpu-prof to find where its time goes). */
+  serviceNodeFlags?: string[];
   /** Started before the service (the sdk fakes); closed at the end. */
   before?: () => Promise<{ env: Record<string, string>; close: () => Promise<void> }>;
   label?: string;
@@ -133,10 +135,12 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
   let service: BenchChild | undefined;
   let generator: BenchChild | undefined;
   try {
-    const started = await startService(ctx, ['--vad', options.vad, ...(options.serviceArgs ?? [])], {
-      ...options.serviceEnv,
-      ...extra?.env,
-    });
+    const started = await startService(
+      ctx,
+      ['--vad', options.vad, ...(options.serviceArgs ?? [])],
+      { ...options.serviceEnv, ...extra?.env },
+      options.serviceNodeFlags,
+    );
     service = started.service;
     const url = `ws://127.0.0.1:${started.port}/api/v1/media/stream`;
     const gen = await startGenerator(url, options.bargeInProbability ?? (ctx.quick ? 0.5 : 0.3));
@@ -269,7 +273,7 @@ export function standaloneContext(quick: boolean): BenchContext {
   };
 }
 
-// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50]
+// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--cpu-prof DIR]
 if (require.main === module) {
   standalone('capacity', (ctx, flags) => {
     const steps = flags.steps?.split(',').map(Number);
@@ -277,6 +281,7 @@ if (require.main === module) {
       vad: flags.vad === 'webrtc' ? 'webrtc' : 'silero',
       ...(steps ? { steps } : {}),
       ...(flags['measure-s'] ? { measureMs: Number(flags['measure-s']) * 1000 } : {}),
+      ...(flags['cpu-prof'] ? { serviceNodeFlags: ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] } : {}),
     });
   });
 }
