@@ -67,6 +67,13 @@ describe('media WebSocket with the embedded engines (MEDIA cascade)', () => {
       children.some((s) => s.name === 'turn' && typeof s.attributes['rt.e2e_latency_ms'] === 'number'),
     ).toBe(true);
     expect(children.some((s) => s.name === 'vad.segment')).toBe(true);
+    // The model's work for a turn is traced beneath that turn.
+    const turnIds = new Set(children.filter((s) => s.name === 'turn').map((s) => s.spanContext().spanId));
+    expect(
+      t.spans
+        .getFinishedSpans()
+        .some((s) => s.name === 'llm.step' && turnIds.has(s.parentSpanContext?.spanId ?? '')),
+    ).toBe(true);
     const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/voxline_turn_e2e_latency_ms\w*_count(\{[^}]*\})? [1-9]/);
   }, 40_000);

@@ -225,7 +225,11 @@ export class MediaCascade implements MediaCallHandler {
         history: this.historySink(greetingReply),
       });
       this.state = state;
-      void this.speakFixed(greetingReply, greeting.text).finally(() => this.finishReply(greetingReply));
+      void context
+        .with(trace.setSpan(context.active(), deps.connection.span), () =>
+          this.speakFixed(greetingReply, greeting.text),
+        )
+        .finally(() => this.finishReply(greetingReply));
       this.armWatchdog();
       const [vadResult, sttResult] = await Promise.allSettled([
         deps.vad.createStream(sampleRate, {
@@ -551,7 +555,10 @@ export class MediaCascade implements MediaCallHandler {
       attributes: { 'rt.turn': this.state.turn + 1, 'rt.agent': this.state.agent },
     });
     this.sttFinalMs = undefined;
-    void this.runTurn(reply, text, committedAt);
+    // Provider spans (model, TTS) of this turn go beneath its span.
+    void context.with(trace.setSpan(context.active(), reply.span), () =>
+      this.runTurn(reply, text, committedAt),
+    );
   }
 
   private async runTurn(reply: Reply, text: string, committedAt: number): Promise<void> {
