@@ -11,6 +11,7 @@ import { FliteTextToSpeech } from '../src/speech/local/flite-text-to-speech';
 import { createPocketsphinxPool, LocalSpeechToText } from '../src/speech/local/local-speech-to-text';
 import { SileroVad } from '../src/speech/vad/silero-vad';
 import { WebRtcVad } from '../src/speech/vad/webrtc-vad';
+import { sileroBatchedUs as measureSileroBatched } from './lib/silero-batched';
 import type { SttEvent } from '../src/speech/ports';
 
 const json = process.argv.includes('--json');
@@ -133,18 +134,7 @@ async function benchFrames() {
   const sileroUs = timePerFrame((i) => sileroStream.process(frameAt(i)), count);
   sileroStream.close();
   // As the media cascade runs it: 32 calls whose windows share one inference per event-loop turn.
-  const calls = 32;
-  const batched = await Promise.all(Array.from({ length: calls }, () => silero.createStream(16000)));
-  for (const stream of batched) stream.onEvent!(() => undefined);
-  const ticks = Math.ceil(count / calls);
-  const cpu0 = process.cpuUsage();
-  for (let t = 0; t < ticks; t++) {
-    for (const stream of batched) stream.process(frameAt(t));
-    await new Promise((r) => setImmediate(r));
-  }
-  const cpu = process.cpuUsage(cpu0);
-  const sileroBatchedUs = (cpu.user + cpu.system) / (ticks * calls);
-  for (const stream of batched) stream.close();
+  const sileroBatchedUs = await measureSileroBatched(silero, frameAt, { frames: count });
   silero.dispose();
 
   const webrtc = new WebRtcVad();

@@ -19,6 +19,7 @@ import { FakeClock } from '../../src/media/pipeline/clock';
 import { Playout } from '../../src/media/pipeline/playout';
 import { TextChunker } from '../../src/media/pipeline/text-chunker';
 import { SileroVad } from '../../src/speech/vad/silero-vad';
+import { sileroBatchedUs } from '../lib/silero-batched';
 import { WebRtcVad } from '../../src/speech/vad/webrtc-vad';
 import { median, round } from '../lib/stats';
 import type { BenchContext, MicroResult } from '../lib/types';
@@ -270,28 +271,11 @@ export async function run(ctx: BenchContext, options: MicroOptions = {}): Promis
   } finally {
     sileroStream.close();
   }
-  // vad_silero_batched_us: as the media cascade runs it — 32 calls whose windows share one inference
-  // per event-loop turn (CPU time per call-frame, all threads of the process).
-  const calls = 32;
-  const batched = await Promise.all(Array.from({ length: calls }, () => silero.createStream(RATE)));
+  // vad_silero_batched_us: as the media cascade runs it (32 calls, one inference per event-loop turn).
   let vadSileroBatched: number;
   try {
-    for (const stream of batched) stream.onEvent!(() => undefined);
-    const ticks = Math.max(20, Math.ceil(plan.iterations / calls));
-    const turn = () => new Promise<void>((r) => setImmediate(r));
-    for (let t = 0; t < 10; t++) {
-      for (const stream of batched) stream.process(frameAt(t));
-      await turn();
-    }
-    const cpu0 = process.cpuUsage();
-    for (let t = 0; t < ticks; t++) {
-      for (const stream of batched) stream.process(frameAt(t));
-      await turn();
-    }
-    const cpu = process.cpuUsage(cpu0);
-    vadSileroBatched = (cpu.user + cpu.system) / (ticks * calls);
+    vadSileroBatched = await sileroBatchedUs(silero, frameAt, { frames: plan.iterations });
   } finally {
-    for (const stream of batched) stream.close();
     silero.dispose();
   }
   next();

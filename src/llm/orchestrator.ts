@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { DomainError } from '../common/errors';
+import { splitHeard, words } from '../common/words';
 import type { ContextValue, HistoryEntry, ToolCallRecord } from '../session/session.types';
 import type { SessionWriteQueue } from '../session/session-write-queue';
 import type { ExpectedInput } from '../speech/ports';
@@ -134,48 +135,29 @@ export class Orchestrator {
   }
 
   /**
-   * Barge-in: the caller heard only `heard` of the last agent message. The conversation keeps only
-   * that, marked as interrupted, so the model never believes it said what was cut.
+   * Barge-in: of the assistant messages from index `from` on (one reply), the conversation keeps only
+   * the words the caller heard — the message that was cut ends with "…", later ones are emptied — and
+   * heard words no message holds yet (the model was still writing it) are added as a cut message. So
+   * the model never believes it said what the caller did not hear.
    */
-  cutLastAgentMessage(state: ConversationState, heard: string): void {
-    for (let i = state.messages.length - 1; i >= 0; i--) {
-      const m = state.messages[i];
-      if (m.role === 'assistant' && m.content) {
-        state.messages[i] = { ...m, content: heard.trim() ? `${heard.trim()} …` : '' };
-        return;
-      }
-    }
-  }
-
-  /**
-   * Barge-in for a reply made of several agent messages: of the assistant messages from index `from`
-   * on, the first `heardWords` words survive (the message that was cut ends with "…"), later ones are
-   * emptied, so the model never believes it said what the caller did not hear. Returns the heard words
-   * no assistant message accounts for (a message the model was still writing when it was cut).
-   */
-  keepHeard(state: ConversationState, from: number, heardWords: number): number {
-    let left = heardWords;
+  keepHeard(state: ConversationState, from: number, heard: string): void {
+    const indices: number[] = [];
     for (let i = Math.max(0, from); i < state.messages.length; i++) {
       const m = state.messages[i];
-      if (m.role !== 'assistant' || !m.content) continue;
-      const words = m.content.split(/\s+/).filter(Boolean);
-      if (left >= words.length) {
-        left -= words.length;
-        continue;
-      }
-      const kept = words.slice(0, left).join(' ');
-      state.messages[i] = { ...m, content: kept ? `${kept} …` : '' };
-      left = 0;
+      if (m.role === 'assistant' && m.content) indices.push(i);
     }
-    return left;
-  }
-
-  /**
-   * A reply was cut while the model was still writing it, so no assistant message exists yet for
-   * the words the caller heard: they are added, marked as cut.
-   */
-  noteHeard(state: ConversationState, heard: string): void {
-    if (heard.trim()) state.messages.push({ role: 'assistant', content: `${heard.trim()} …` });
+    const heardWords = words(heard);
+    const { parts, left } = splitHeard(
+      indices.map((i) => state.messages[i].content as string),
+      heardWords.length,
+    );
+    parts.forEach(({ text, cut }, k) => {
+      if (!cut) return;
+      const m = state.messages[indices[k]] as Extract<ChatMessage, { role: 'assistant' }>;
+      state.messages[indices[k]] = { ...m, content: text ? `${text} …` : '' };
+    });
+    if (left > 0)
+      state.messages.push({ role: 'assistant', content: `${heardWords.slice(-left).join(' ')} …` });
   }
 
   async *runTurn(

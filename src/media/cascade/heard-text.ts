@@ -47,30 +47,3 @@ export function isBackchannel(text: string, phrases: readonly string[]): boolean
   }
   return rest === '';
 }
-
-export function countWords(text: string): number {
-  let n = 0;
-  for (const w of text.split(/\s+/)) if (w) n++;
-  return n;
-}
-
-/**
- * Distributes the heard words over a reply's messages, in order: messages heard in full keep their
- * text, the one that was cut keeps its heard words (`cut: true`), later ones keep nothing.
- */
-export function splitHeard(
-  texts: readonly string[],
-  heardWords: number,
-): Array<{ text: string; cut: boolean }> {
-  let left = heardWords;
-  return texts.map((text) => {
-    const words = text.split(/\s+/).filter(Boolean);
-    if (left >= words.length) {
-      left -= words.length;
-      return { text, cut: false };
-    }
-    const kept = words.slice(0, left).join(' ');
-    left = 0;
-    return { text: kept, cut: true };
-  });
-}

@@ -24,7 +24,8 @@ import type { MediaCallHandler, MediaConnection } from '../media-call';
 import type { Clock, TimerHandle } from '../pipeline/clock';
 import { FRAME_MS, Playout } from '../pipeline/playout';
 import { TextChunker } from '../pipeline/text-chunker';
-import { countWords, heardText, isBackchannel, splitHeard, type SpokenChunk } from './heard-text';
+import { splitHeard, words } from '../../common/words';
+import { heardText, isBackchannel, type SpokenChunk } from './heard-text';
 import { PHRASES, type PhraseCache } from './phrases';
 
 export interface CascadeDeps {
@@ -86,6 +87,8 @@ interface Reply {
   /** Index of this turn's caller message in the conversation (turn replies). */
   messageStart: number;
   toolCalls: number;
+  /** Call actions announced by this reply: carried out when it has been heard (or cut). */
+  actions: HeldAction[];
   /** The orchestrator is still producing this turn (its generator has not returned). */
   producing: boolean;
   /** What the caller heard of a cut reply, applied to the conversation once the orchestrator is done. */
@@ -94,6 +97,11 @@ interface Reply {
   lastProgressAt: number;
   metrics?: TurnMetrics;
   span?: Span;
+}
+
+interface HeldAction {
+  action: CallAction;
+  context: CallActionContext;
 }
 
 interface Interruption {
@@ -147,8 +155,6 @@ export class MediaCascade implements MediaCallHandler {
   private sttReopenTimer: TimerHandle | undefined;
   private watchdogTimer: TimerHandle | undefined;
   private watchdogSentFrames = 0;
-  /** Call actions the agent asked for, carried out once the reply announcing them has been heard. */
-  private readonly pendingActions: Array<{ action: CallAction; context: CallActionContext }> = [];
   /** A hang-up or transfer is under way: no new caller turns, no re-prompts. */
   private ending = false;
   private readonly log;
@@ -189,8 +195,6 @@ export class MediaCascade implements MediaCallHandler {
     if (this.interruption) this.clearTimer(this.interruption.timer);
     this.vadSpan?.end();
     this.vadSpan = undefined;
-    // An action the caller did not get to hear announced still stands (the agent decided it).
-    this.runPendingActions();
     this.playout?.close();
     this.vad?.close();
     const stt = this.stt;
@@ -290,9 +294,9 @@ export class MediaCascade implements MediaCallHandler {
     });
   }
 
-  /** The agent's call actions wait until the reply that announces them has been heard. */
+  /** The agent's call actions wait until the reply that announces them (the current one) has been heard. */
   private heldCallControl(): CallControl {
-    const hold = (action: CallAction, ctx: CallActionContext) => this.holdAction(action, ctx);
+    const hold = (action: CallAction, ctx: CallActionContext) => this.holdAction(action, this.reply, ctx);
     return new (class extends CallControl {
       async request(action: CallAction, ctx: CallActionContext): Promise<void> {
         hold(action, ctx);
@@ -300,38 +304,42 @@ export class MediaCascade implements MediaCallHandler {
     })();
   }
 
-  private holdAction(action: CallAction, ctx?: CallActionContext): void {
+  /** From now on no new caller turns or re-prompts; the action runs once `reply` has been heard. */
+  private holdAction(action: CallAction, reply: Reply | undefined, ctx?: CallActionContext): void {
     this.ending = true;
     this.clearTimer(this.silenceTimer);
-    this.pendingActions.push({
+    const held = {
       action,
       context: ctx ?? {
         sessionId: this.deps.connection.sessionId,
         callConnectionId: this.deps.connection.callConnectionId,
       },
-    });
+    };
+    if (!reply || reply.settled) {
+      this.runAction(held);
+      return;
+    }
+    reply.actions.push(held);
     this.log.info(
       { action: action.type, reason: action.reason },
       'call action held until the reply is heard',
     );
   }
 
-  private runPendingActions(): void {
-    for (const { action, context: ctx } of this.pendingActions.splice(0)) {
-      this.log.info({ action: action.type, reason: action.reason }, 'call action');
-      this.deps.callControl.request(action, ctx).catch((err: unknown) => {
-        this.log.error({ err, action: action.type }, 'call action failed');
-        if (this.closed) return;
-        if (action.type === 'hangup_requested') {
-          // The call cannot be hung up through call control (no call record, ACS refused): end the media.
-          this.deps.connection.close(1000, 'call ended');
-        } else {
-          // The transfer did not happen: the conversation goes on.
-          this.ending = false;
-          this.speakPhrase(PHRASES.transferFailed);
-        }
-      });
-    }
+  private runAction({ action, context: ctx }: HeldAction): void {
+    this.log.info({ action: action.type, reason: action.reason }, 'call action');
+    this.deps.callControl.request(action, ctx).catch((err: unknown) => {
+      this.log.error({ err, action: action.type }, 'call action failed');
+      if (this.closed) return;
+      if (action.type === 'hangup_requested') {
+        // The call cannot be hung up through call control (no call record, ACS refused): end the media.
+        this.deps.connection.close(1000, 'call ended');
+      } else {
+        // The transfer did not happen: the conversation goes on.
+        this.ending = false;
+        this.speakPhrase(PHRASES.transferFailed);
+      }
+    });
   }
 
   private voice(): VoiceSpec {
@@ -617,41 +625,39 @@ export class MediaCascade implements MediaCallHandler {
     }
   }
 
-  /** Counts a provider failure; returns what to say (apology, or the escalation with its call action). */
-  private failureResponse(source: FailureSource): string {
+  /** Counts a provider failure: what to say (an apology, or the escalation and its call action). */
+  private failureResponse(source: FailureSource): { text: string; action?: CallAction } {
     this.failures++;
     const escalate = this.failures >= this.deps.config.maxProviderFailures && !this.ending;
     this.log.warn({ source, failures: this.failures, escalate }, 'provider failure');
-    if (!escalate) return PHRASES.apology;
+    if (!escalate) return { text: PHRASES.apology };
     const target = this.deps.transferTarget;
     const reason = `${this.failures} consecutive provider failures (last: ${source})`;
-    this.holdAction(
-      target ? { type: 'transfer_requested', reason, target } : { type: 'hangup_requested', reason },
-    );
-    return target ? PHRASES.failureTransfer : PHRASES.failureGoodbye;
+    return target
+      ? { text: PHRASES.failureTransfer, action: { type: 'transfer_requested', reason, target } }
+      : { text: PHRASES.failureGoodbye, action: { type: 'hangup_requested', reason } };
   }
 
   /** A failed turn ends with an apology (or the escalation) inside the same reply. */
   private async respondToFailure(reply: Reply, source: FailureSource): Promise<void> {
-    const text = this.failureResponse(source);
+    const { text, action } = this.failureResponse(source);
+    if (action) this.holdAction(action, reply);
     reply.entries.push(this.agentEntry(text));
     await this.speakFixed(reply, text);
   }
 
   /** A failure outside a turn (STT, watchdog): the apology is a reply of its own when it matters. */
   private providerFailed(source: FailureSource, apologise: boolean): void {
-    const before = this.ending;
-    const text = this.failureResponse(source);
-    if (apologise || (this.ending && !before)) this.speakPhrase(text);
+    const { text, action } = this.failureResponse(source);
+    if (action || apologise) this.speakPhrase(text, action);
   }
 
-  private speakPhrase(text: string): void {
+  /** Says one of the cascade's phrases as a reply of its own, optionally announcing a call action. */
+  private speakPhrase(text: string, action?: CallAction): void {
     if (this.closed || !this.playout) return;
-    // Actions already held belong to this phrase (a goodbye): cancelling the current reply must not run them.
-    const held = this.pendingActions.splice(0);
     this.cancelReply('cascade phrase');
-    this.pendingActions.push(...held);
     const reply = this.newReply('phrase');
+    if (action) this.holdAction(action, reply);
     reply.entries.push(this.agentEntry(text));
     void this.speakFixed(reply, text).finally(() => this.finishReply(reply));
   }
@@ -678,6 +684,7 @@ export class MediaCascade implements MediaCallHandler {
       written: 0,
       messageStart: this.state?.messages.length ?? 0,
       toolCalls: 0,
+      actions: [],
       producing: false,
       lastProgressAt: this.deps.clock.now(),
     };
@@ -828,19 +835,18 @@ export class MediaCascade implements MediaCallHandler {
       for (const e of pending) this.deps.writer.appendHistory(this.deps.connection.sessionId, e);
     } else {
       const heard = heardText(reply.chunks, heardMs, reply.audioMs);
-      const heardWords = countWords(heard);
+      const heardWords = words(heard);
       const spoken = pending.filter((e) => e.role === 'agent');
-      const cuts = splitHeard(
+      const { parts, left } = splitHeard(
         spoken.map((e) => e.text),
-        heardWords,
+        heardWords.length,
       );
       // Words heard beyond the recorded messages: the model was cut off mid-message (not recorded yet).
-      const recorded = spoken.reduce((n, e) => n + countWords(e.text), 0);
-      const unrecorded = heardWords > recorded ? heard.split(/\s+/).slice(recorded).join(' ') : '';
+      const unrecorded = heardWords.slice(heardWords.length - left).join(' ');
       for (const e of pending) {
         let entry = e;
         if (e.role === 'agent') {
-          const cut = cuts[spoken.indexOf(e)];
+          const cut = parts[spoken.indexOf(e)];
           if (cut.cut) entry = { ...e, text: cut.text, interrupted: true };
           if (!entry.text && !entry.toolCalls?.length) continue;
         }
@@ -862,7 +868,7 @@ export class MediaCascade implements MediaCallHandler {
       this.carried = '';
     }
     this.persistMetrics(reply);
-    this.runPendingActions();
+    for (const held of reply.actions.splice(0)) this.runAction(held);
     if (outcome === 'played' || outcome === 'failed') this.armSilence();
   }
 
@@ -870,11 +876,8 @@ export class MediaCascade implements MediaCallHandler {
   private applyHeard(reply: Reply): void {
     const heard = reply.heard;
     reply.heard = undefined;
-    if (heard === undefined || !this.state) return;
-    const words = heard.split(/\s+/).filter(Boolean);
-    const leftover = this.orchestrator!.keepHeard(this.state, reply.messageStart, words.length);
-    // Heard words of a message the model was still writing (no assistant message holds them yet).
-    if (leftover > 0) this.orchestrator!.noteHeard(this.state, words.slice(-leftover).join(' '));
+    if (heard !== undefined && this.state)
+      this.orchestrator!.keepHeard(this.state, reply.messageStart, heard);
   }
 
   private onFirstFrame(generation: number, at: number): void {
@@ -958,8 +961,7 @@ export class MediaCascade implements MediaCallHandler {
       return;
     }
     this.log.info({ reprompts: this.reprompts }, 'caller silent: ending the call');
-    this.holdAction({ type: 'hangup_requested', reason: 'caller silent' });
-    this.speakPhrase(PHRASES.silenceGoodbye);
+    this.speakPhrase(PHRASES.silenceGoodbye, { type: 'hangup_requested', reason: 'caller silent' });
   }
 
   private armWatchdog(): void {

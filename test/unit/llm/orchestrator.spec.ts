@@ -204,7 +204,7 @@ describe('Orchestrator', () => {
       role: 'assistant',
       content: 'Thanks Alice. Please tell me your ZIP code or the last four digits.',
     });
-    o.cutLastAgentMessage(state, 'Thanks Alice. Please tell me');
+    o.keepHeard(state, state.messages.length - 1, 'Thanks Alice. Please tell me');
     expect(state.messages.at(-1)).toEqual({ role: 'assistant', content: 'Thanks Alice. Please tell me …' });
   });
 });
