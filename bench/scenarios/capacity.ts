@@ -22,6 +22,9 @@ export interface ServiceStats {
   memory: { rss_mb: number; heap_used_mb: number };
   handles: { total: number; byType: Record<string, number> };
   media_sockets: number;
+  /** How late the service's playout pacing timers fired (its share of the jitter). */
+  pacing_late_ms: { p50: number; p99: number; max: number; count: number };
+  vad_windows_per_run?: number;
   turns: number;
   turn_metrics: Record<string, number[]>;
   pools: Array<{ name: string; inUse: number; waiting: number }>;
@@ -38,6 +41,10 @@ export interface CapacityStepDetail extends CapacityStep {
   server?: { e2e_latency_ms: { p50: number; p99: number }; bargein_ms: { p50: number; p99: number } };
   /** The load generator's own event-loop lag: when high, client-side figures are not trustworthy. */
   generator_lag_p99_ms?: number;
+  /** Service-side pacing: how late its playout timers fired (p99, max), the service's share of jitter. */
+  pacing_late_ms?: { p99: number; max: number };
+  /** Silero: call windows per batched inference (higher is cheaper per call). */
+  vad_windows_per_run?: number;
   violations?: string[];
 }
 
@@ -192,6 +199,10 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
           bargein_ms: p(svc.turn_metrics.bargein_ms),
         },
         generator_lag_p99_ms: round(client.generator.lag_p99_ms, 2),
+        pacing_late_ms: { p99: round(svc.pacing_late_ms.p99, 1), max: round(svc.pacing_late_ms.max, 1) },
+        ...(svc.vad_windows_per_run !== undefined
+          ? { vad_windows_per_run: round(svc.vad_windows_per_run, 1) }
+          : {}),
       };
       if (calls !== n) notes.push(`${n} calls: only ${calls} were open at the end of the step`);
       if (client.closed_by_service > 0)
@@ -204,7 +215,8 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
       ctx.log(
         `${label}: ${n} calls — lag p99 ${step.loop_lag_ms.p99} ms, jitter p99 ${step.jitter_ms.p99} ms, ` +
           `overhead p99 ${step.overhead_ms.p99} ms, e2e p50 ${step.e2e_latency_ms.p50} ms, ` +
-          `cpu ${step.cpu_ms_per_call_s} ms/call-s, late ${step.dropped_frames}` +
+          `cpu ${step.cpu_ms_per_call_s} ms/call-s, late ${step.dropped_frames}, pacing p99 ` +
+          `${step.pacing_late_ms?.p99} ms, generator lag p99 ${step.generator_lag_p99_ms} ms` +
           (step.violations.length ? ` — SLO broken: ${step.violations.join('; ')}` : ''),
       );
       if (!step.slo_met) break;

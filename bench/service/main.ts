@@ -131,7 +131,7 @@ async function fakeSpeech(config: AppConfig, fakes: Fakes): Promise<SpeechEngine
     await webrtc.init();
     vad = webrtc;
   } else {
-    const silero = new SileroVad();
+    const silero = new SileroVad(undefined, { batchMs: config.speech.vadBatchMs });
     silero.init();
     vad = silero;
   }
@@ -277,6 +277,8 @@ async function main(): Promise<void> {
     since = performance.now();
     cpu = process.cpuUsage();
     collector.reset();
+    mediaStats.pacing.resetWindow();
+    vadBase = vadStats();
   };
   const memory = () => {
     const m = process.memoryUsage();
@@ -289,7 +291,10 @@ async function main(): Promise<void> {
     };
   };
   const pools = () => speech.pools.map((p) => p.stats());
+  const vadStats = () => (speech.vad instanceof SileroVad ? { ...speech.vad.stats } : undefined);
+  let vadBase = vadStats();
   const stats = () => {
+    const v = vadStats();
     const d = process.cpuUsage(cpu);
     return {
       elapsed_ms: performance.now() - since,
@@ -304,6 +309,17 @@ async function main(): Promise<void> {
       memory: memory(),
       handles: handleCounts(),
       media_sockets: mediaStats.sockets,
+      pacing_late_ms: {
+        p50: mediaStats.pacing.percentile(50),
+        p99: mediaStats.pacing.percentile(99),
+        max: mediaStats.pacing.maxMs,
+        count: mediaStats.pacing.count,
+      },
+      /** Silero batching in the window: windows per inference run. */
+      vad_windows_per_run:
+        v && vadBase && v.runs > vadBase.runs
+          ? (v.windows - vadBase.windows) / (v.runs - vadBase.runs)
+          : undefined,
       turns: collector.turns,
       turn_metrics: collector.values,
       pools: pools(),

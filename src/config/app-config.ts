@@ -57,6 +57,8 @@ export class AppConfig {
     sttDriver: SpeechDriver;
     ttsDriver: SpeechDriver;
     vadDriver: VadDriver;
+    /** Silero: how long a window waits to share one inference with other calls (ms). */
+    vadBatchMs: number;
     sttPoolMax: number;
     sttPoolMinIdle: number;
     voicesFile?: string;

@@ -429,6 +429,20 @@ export class EnvSchema {
     group: 'speech',
     kind: 'integer',
     default: 4,
+    minimum: 0,
+    maximum: 20,
+    description:
+      'Silero VAD: how long (ms) a call\'s audio window waits to share one inference with other calls (0 = end of the event-loop turn). Larger batches cost less CPU per call; VAD events come up to this much later.',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  VAD_BATCH_MS = 4;
+
+  @Setting({
+    group: 'speech',
+    kind: 'integer',
+    default: 4,
     minimum: 1,
     maximum: 64,
     description:

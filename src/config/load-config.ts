@@ -131,6 +131,7 @@ function toAppConfig(e: EnvSchema): AppConfig {
       sttDriver: e.STT_DRIVER,
       ttsDriver: e.TTS_DRIVER,
       vadDriver: e.VAD_DRIVER,
+      vadBatchMs: e.VAD_BATCH_MS,
       sttPoolMax: e.STT_POOL_MAX,
       sttPoolMinIdle: Math.min(e.STT_POOL_MIN_IDLE, e.STT_POOL_MAX),
       voicesFile: e.VOICES_FILE,

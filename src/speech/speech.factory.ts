@@ -99,7 +99,7 @@ export async function startSpeechEngines(
       if (start.includes('vad')) await webrtc.init();
       vad = webrtc;
     } else {
-      const silero = new SileroVad();
+      const silero = new SileroVad(undefined, { batchMs: config.speech.vadBatchMs });
       if (start.includes('vad')) silero.init();
       vad = silero;
     }

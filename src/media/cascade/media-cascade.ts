@@ -52,6 +52,8 @@ export interface CascadeDeps {
   phrases: PhraseCache;
   /** Per-turn metrics for the OTel histograms. */
   observeTurn?: (metrics: TurnMetrics) => void;
+  /** How late each playout pacing timer fired (ms), for the replica's pacing statistics. */
+  onPacing?: (lateMs: number) => void;
 }
 
 const DTMF_SUBMIT_TIMEOUT_MS = 3000;
@@ -220,6 +222,7 @@ export class MediaCascade implements MediaCallHandler {
         send: (buf, off, len) => void deps.connection.send(encodeAudioData(buf, off, len)),
         onFirstFrame: (generation, at) => this.onFirstFrame(generation, at),
         onIdle: () => this.onPlayoutIdle(),
+        ...(deps.onPacing ? { onPacing: deps.onPacing } : {}),
       });
       this.orchestrator = deps.orchestrator(this.heldCallControl());
       // The greeting starts before the engines finish opening: it only needs TTS.

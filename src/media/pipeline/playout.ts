@@ -35,6 +35,11 @@ export interface PlayoutOptions {
    * generation's audio, so `heardMs(generation) > offsetMs` means the caller heard some of it.
    */
   onChunkStart?: (generation: number, chunkIndex: number, text: string | undefined, offsetMs: number) => void;
+  /**
+   * A pacing timer fired to send a due frame, `lateMs` after its deadline (event-loop delay: the
+   * service's share of outbound jitter). Once per such timer, about once per frame while playing.
+   */
+  onPacing?: (lateMs: number) => void;
 }
 
 /** Where playback was cut: the generation being played and how much of it the caller heard. */
@@ -106,6 +111,8 @@ export class Playout {
   private runSent = 0;
   private timer: TimerHandle;
   private hasTimer = false;
+  /** Deadline of the armed timer when it sends a due frame (NaN for the end-of-run timer). */
+  private timerDue = Number.NaN;
   private paused: CutPoint | undefined;
   private active = false;
   private closed = false;
@@ -372,8 +379,10 @@ export class Playout {
     if (this.queue.length > 0) {
       // Next frame is due when its slot comes within the lead: scheduled on the ideal timeline, no drift.
       this.setTimer(this.runEnd() - this.leadMs, now);
+      this.timerDue = this.runEnd() - this.leadMs;
     } else if (now < this.runEnd()) {
       this.setTimer(this.runEnd(), now);
+      this.timerDue = Number.NaN;
     } else {
       this.cancelTimer();
       if (this.active) {
@@ -462,6 +471,9 @@ export class Playout {
 
   private readonly onTimer = (): void => {
     this.hasTimer = false;
+    if (this.options.onPacing && !Number.isNaN(this.timerDue)) {
+      this.options.onPacing(this.clock.now() - this.timerDue);
+    }
     this.pump();
   };
 }

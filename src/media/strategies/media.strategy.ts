@@ -15,6 +15,7 @@ import { MediaCascade } from '../cascade/media-cascade';
 import { PHRASES, PhraseCache } from '../cascade/phrases';
 import { StreamingModeStrategy, type MediaCallHandler, type MediaConnection } from '../media-call';
 import { systemClock } from '../pipeline/clock';
+import { MediaStats } from '../media-stats';
 import { TurnMetricsRecorder } from '../turn-metrics';
 
 const PREWARM_TIMEOUT_MS = 30_000;
@@ -33,6 +34,7 @@ export class MediaStrategy extends StreamingModeStrategy implements OnApplicatio
     private readonly callControl: CallControl,
     private readonly writer: SessionWriteQueue,
     private readonly turnMetrics: TurnMetricsRecorder,
+    private readonly mediaStats: MediaStats,
     @Inject(ROOT_LOGGER) root: Logger,
   ) {
     super();
@@ -108,6 +110,7 @@ export class MediaStrategy extends StreamingModeStrategy implements OnApplicatio
       clock: systemClock,
       phrases: this.phrases,
       observeTurn: this.turnMetrics.observe,
+      onPacing: this.mediaStats.pacing.record,
     });
   }
 }

@@ -56,8 +56,13 @@ async function score(
 
 describe('voice activity detection on generated speech with pauses and noise', () => {
   const silero = new SileroVad();
+  /** Batches at the end of each event-loop turn (VAD_BATCH_MS=0). */
+  const sileroTurn = new SileroVad(undefined, { batchMs: 0 });
   const webrtc = new WebRtcVad();
-  afterAll(() => silero.dispose());
+  afterAll(() => {
+    silero.dispose();
+    sileroTurn.dispose();
+  });
 
   // Bounds measured on flite speech (slt voice): Silero clean TPR .975 / FPR .068, white noise at
   // −20 dB TPR .983 / FPR .081; WebRTC clean TPR .979 / FPR .077 (FPR is mostly word-final decay
@@ -109,7 +114,7 @@ describe('voice activity detection on generated speech with pauses and noise', (
 
   it('batches Silero across calls: deferred streams report the same events as a synchronous one, in fewer runs', async () => {
     const { noisy } = await scene(0.1);
-    const reference = await silero.createStream(16000, { minSilenceMs: 400 });
+    const reference = await sileroTurn.createStream(16000, { minSilenceMs: 400 });
     const expected: unknown[] = [];
     for (const f of frames(noisy)) {
       const e = reference.process(f).event;
@@ -119,11 +124,11 @@ describe('voice activity detection on generated speech with pauses and noise', (
 
     const calls = 8;
     const streams = await Promise.all(
-      Array.from({ length: calls }, () => silero.createStream(16000, { minSilenceMs: 400 })),
+      Array.from({ length: calls }, () => sileroTurn.createStream(16000, { minSilenceMs: 400 })),
     );
     const events: unknown[][] = streams.map(() => []);
     streams.forEach((stream, i) => stream.onEvent!((e) => events[i].push(e)));
-    const before = { ...silero.stats };
+    const before = { ...sileroTurn.stats };
     let immediate = 0;
     for (const f of frames(noisy)) {
       // One 20 ms tick: a frame of every call arrives, then the event loop turns (the batch runs).
@@ -138,11 +143,87 @@ describe('voice activity detection on generated speech with pauses and noise', (
     }
     for (const stream of streams) stream.close();
     for (const got of events) expect(got).toEqual(expected);
-    const runs = silero.stats.runs - before.runs;
-    const windows = silero.stats.windows - before.windows;
+    const runs = sileroTurn.stats.runs - before.runs;
+    const windows = sileroTurn.stats.windows - before.windows;
     expect(windows).toBeGreaterThan(0);
     // Every call's window of a tick in one inference.
     expect(windows / runs).toBeGreaterThanOrEqual(calls - 0.01);
     expect(immediate + events.flat().length).toBeGreaterThan(0);
+  });
+  it('batches a burst of buffered audio (a call start-up replay): no synchronous runs, one batch per event-loop turn, same events', async () => {
+    const { noisy } = await scene(0.1);
+    const all = frames(noisy);
+    const burst = all.slice(0, 150); // 3 s, longer than the steady-state window ring
+    const reference = await sileroTurn.createStream(16000, { minSilenceMs: 400 });
+    const expected: unknown[] = [];
+    for (const f of all) {
+      const e = reference.process(f).event;
+      if (e) expected.push(e);
+    }
+    reference.close();
+
+    const calls = 6;
+    const streams = await Promise.all(
+      Array.from({ length: calls }, () => sileroTurn.createStream(16000, { minSilenceMs: 400 })),
+    );
+    const events: unknown[][] = streams.map(() => []);
+    streams.forEach((stream, i) => stream.onEvent!((e) => events[i].push(e)));
+    const before = { ...sileroTurn.stats };
+    // An event is either returned by process() or reported to the listener later, never both.
+    const feed = (i: number, f: Int16Array) => {
+      const e = streams[i].process(f).event;
+      if (e) events[i].push(e);
+    };
+    for (let i = 0; i < calls; i++) for (const f of burst) feed(i, f);
+    // Everything was queued for the batch: nothing ran inside process().
+    expect(sileroTurn.stats.runs).toBe(before.runs);
+    let turns = 0;
+    const turn = () => new Promise((r) => setImmediate(r));
+    while (sileroTurn.stats.windows - before.windows < (calls * burst.length * 320) / 512 - calls) {
+      const runs = sileroTurn.stats.runs;
+      await turn();
+      turns++;
+      expect(sileroTurn.stats.runs - runs).toBeLessThanOrEqual(1);
+      if (turns > 1000) throw new Error('the burst never drained');
+    }
+    // Then live audio, a frame of each call per turn.
+    for (const f of all.slice(burst.length)) {
+      for (let i = 0; i < calls; i++) feed(i, f);
+      await turn();
+    }
+    for (const stream of streams) stream.close();
+    for (const got of events) expect(got).toEqual(expected);
+    const runs = sileroTurn.stats.runs - before.runs;
+    const windows = sileroTurn.stats.windows - before.windows;
+    expect(windows / runs).toBeGreaterThanOrEqual(calls - 0.01);
+  });
+  it('coalesces windows of calls arriving at different moments for VAD_BATCH_MS, and runs a full batch at once', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'performance'] });
+    try {
+      const frame = new Int16Array(320).map((_, i) => Math.round(3000 * Math.sin(i / 5)));
+      const turn = () => new Promise((r) => setImmediate(r));
+      const streams = await Promise.all(Array.from({ length: 40 }, () => silero.createStream(16000)));
+      for (const stream of streams) stream.onEvent!(() => undefined);
+      const before = { ...silero.stats };
+      // Eight calls, each in its own event-loop turn: nothing runs before the batch window ends.
+      for (const stream of streams.slice(0, 8)) {
+        stream.process(frame);
+        stream.process(frame); // 640 samples: one 512-sample window
+        await turn();
+      }
+      expect(silero.stats.runs).toBe(before.runs);
+      jest.advanceTimersByTime(4);
+      expect([silero.stats.runs - before.runs, silero.stats.windows - before.windows]).toEqual([1, 8]);
+      // 32 calls with a window: a full batch runs at the end of the turn without waiting.
+      for (const stream of streams.slice(8)) {
+        stream.process(frame);
+        stream.process(frame);
+      }
+      await turn();
+      expect([silero.stats.runs - before.runs, silero.stats.windows - before.windows]).toEqual([2, 40]);
+      for (const stream of streams) stream.close();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -255,4 +255,42 @@ describe('FakeClock', () => {
     expect(clock.now()).toBe(20);
     expect(clock.pendingTimers).toBe(0);
   });
+  it('reports how late each frame-sending pacing timer fired, and nothing for the end-of-run timer', () => {
+    // A clock whose timers run only when the test says, at a chosen lateness (an event loop that stalled).
+    let now = 1000;
+    const timers: Array<{ at: number; fn: () => void }> = [];
+    const clock = {
+      now: () => now,
+      setTimeout: (fn: () => void, ms: number) => timers.push({ at: now + ms, fn }),
+      clearTimeout: () => undefined,
+    };
+    const late: number[] = [];
+    const playout = new Playout({
+      clock,
+      frameBytes: FB,
+      leadMs: LEAD,
+      send: () => undefined,
+      onPacing: (ms) => late.push(ms),
+    });
+    playout.enqueue(labelled(8), { generation: 1, chunkIndex: 0 });
+    expect(playout.sentFrames).toBe(6);
+    // Frame 6 is due at 1020: its timer fires 7 ms late.
+    let t = timers.pop()!;
+    now = t.at + 7;
+    t.fn();
+    expect(late).toEqual([7]);
+    expect(playout.sentFrames).toBe(7);
+    // Frame 7 (due 1040, the timeline does not drift): on time.
+    t = timers.pop()!;
+    expect(t.at).toBe(1040);
+    now = t.at;
+    t.fn();
+    expect(late).toEqual([7, 0]);
+    expect(playout.sentFrames).toBe(8);
+    // Nothing left to send: the timer that ends the run is not a pacing timer.
+    t = timers.pop()!;
+    now = t.at + 30;
+    t.fn();
+    expect(late).toEqual([7, 0]);
+  });
 });
