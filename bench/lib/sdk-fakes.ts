@@ -1,11 +1,17 @@
 import { OpenAiSseFake, type StreamStep } from '../../test/fakes/openai-sse-server';
+import { UspFake } from '../../test/fakes/usp-server';
 import { numberFlag, parseFlags, serveIpc } from './ipc';
 
 /**
  * The sdk scenario's provider fakes in their own process (pinned beside the load generator, off the
- * service's CPU): an OpenAI-compatible SSE endpoint answering every chat request with a streamed reply
- * (first token after --ttft-ms, then --tps words a second). The fake's request log and script are
- * topped up / pruned every second so it can serve a long benchmark.
+ * service's CPU):
+ * - an OpenAI-compatible SSE endpoint answering every chat request with a streamed reply (first token
+ *   after --ttft-ms, then --tps words a second); its request log and script are topped up / pruned
+ *   every second so it can serve a long benchmark;
+ * - the Azure Speech USP fake: recognition finds each utterance in the audio by energy and answers
+ *   partials, then a final --stt-final-ms after the utterance ends (end of speech is detected after
+ *   --stt-end-silence-ms of quiet); synthesis answers silence of the text's length (--tts-ms-per-char),
+ *   the first chunk after --tts-first-ms, the rest --tts-speed times faster than real time.
  */
 
 const REPLY = 'Thanks, I have noted that. What happened next?';
@@ -25,6 +31,22 @@ async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const steps = reply(numberFlag(flags, 'ttft-ms', 300), numberFlag(flags, 'tps', 30));
   const fake = await new OpenAiSseFake().start();
+  const usp = await new UspFake().start();
+  usp.record = false;
+  usp.stt = {
+    kind: 'energy',
+    text: 'I would like to report a claim',
+    endSilenceMs: numberFlag(flags, 'stt-end-silence-ms', 300),
+    finalDelayMs: numberFlag(flags, 'stt-final-ms', 0),
+    partialEveryMs: 300,
+  };
+  usp.tts = {
+    kind: 'synth',
+    firstChunkMs: numberFlag(flags, 'tts-first-ms', 80),
+    msPerChar: numberFlag(flags, 'tts-ms-per-char', 60),
+    chunkMs: 200,
+    speed: numberFlag(flags, 'tts-speed', 4),
+  };
   const topUp = () => {
     fake.requests.length = 0;
     fake.enqueue(...Array.from({ length: 2000 }, () => ({ kind: 'stream' as const, steps })));
@@ -34,11 +56,11 @@ async function main(): Promise<void> {
     fake.reset();
     topUp();
   }, 1000);
-  serveIpc({ url: () => fake.url }, async () => {
+  serveIpc({ url: () => fake.url, usp: () => ({ open: usp.openConnections }) }, async () => {
     clearInterval(timer);
-    await fake.close();
+    await Promise.all([fake.close(), usp.stop()]);
   });
-  process.stdout.write(`${JSON.stringify({ openai: fake.url })}\n`);
+  process.stdout.write(`${JSON.stringify({ openai: fake.url, usp: usp.url })}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -166,6 +166,7 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
     for (let i = 0; i < steps.length; i++) {
       const n = steps[i];
       ctx.progress(`${label}: ${n} calls`, i / steps.length);
+      await service.request('greetings', undefined, 10_000);
       const opened = await generator.request<{ opened: number; failed: number }>(
         'calls',
         { n, rampMs },
@@ -173,6 +174,8 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
       );
       if (opened.failed > 0) notes.push(`${n} calls: ${opened.failed} failed to connect`);
       await sleep(settleMs);
+      // The calls this step added started under the previous step's load.
+      const greetings = await service.request<number[]>('greetings', undefined, 10_000);
       const { client, svc } = await measureWindow(service, generator, measureMs);
       const calls = client.calls_active;
       const step: CapacityStepDetail = {
@@ -186,6 +189,7 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
         overhead_ms: p(svc.turn_metrics.overhead_ms),
         bargein_ms: p(client.bargein_ms),
         e2e_latency_ms: p(client.e2e_latency_ms),
+        ...(greetings.length ? { greeting_ttfb_ms: p(greetings) } : {}),
         cpu_ms_per_call_s: round(svc.cpu_ms / Math.max(1, calls) / (svc.elapsed_ms / 1000), 2),
         rss_mb_per_call: round((svc.memory.rss_mb - baselineRss) / Math.max(1, calls), 2),
         dropped_frames: client.late_frames,

@@ -54,12 +54,15 @@ export async function run(
     // Let the greeting and phrases be pre-synthesized (MediaStrategy.prewarm) before the first call.
     await sleep(2000);
     const out: Level[] = [];
+    const greetings: number[] = [];
+    await service.request('greetings', undefined, 10_000);
     for (let i = 0; i < levels.length; i++) {
       const n = levels[i];
       ctx.progress(`local: ${n} calls`, i / levels.length);
       await generator.request('calls', { n, rampMs: 1000 }, 60_000);
       const { client, svc } = await measureWindow(service, generator, measureMs);
       await generator.request('hangup', undefined, 30_000);
+      greetings.push(...(await service.request<number[]>('greetings', undefined, 10_000)));
       const m = svc.turn_metrics;
       const level: Level = {
         calls: n,
@@ -88,6 +91,7 @@ export async function run(
       e2e_latency_ms: first.e2e_latency_ms,
       stt_final_ms: first.stt_final_ms,
       tts_ttfb_ms: first.tts_ttfb_ms,
+      ...(greetings.length ? { greeting_ttfb_ms: p(greetings) } : {}),
       concurrent_calls: concurrent,
       levels: out,
       pinned: false,

@@ -171,6 +171,8 @@ function fakeLlm(config: AppConfig, logger: Logger, model: FakeChatModel): LlmEn
 class TurnCollector {
   values: Record<string, number[]> = {};
   turns = 0;
+  /** greeting_ttfb_ms of every call since the last drain (calls start outside measurement windows). */
+  greetings: number[] = [];
   constructor() {
     this.reset();
   }
@@ -179,6 +181,7 @@ class TurnCollector {
     this.turns = 0;
   }
   readonly observe = (m: TurnMetrics): void => {
+    if (typeof m.greeting_ttfb_ms === 'number') this.greetings.push(m.greeting_ttfb_ms);
     this.turns++;
     for (const name of TURN_METRIC_NAMES) {
       const v = m[name];
@@ -341,6 +344,8 @@ async function main(): Promise<void> {
         return true;
       },
       stats,
+      /** greeting_ttfb_ms of the calls that started since the last request. */
+      greetings: () => collector.greetings.splice(0),
       /** Memory and handles after forced full GCs (needs --expose-gc). */
       gc: async () => {
         if (!gc) throw new Error('start the service with --expose-gc');

@@ -24,14 +24,42 @@ export interface UspPhrase {
  * service that hangs on stop); `status`: one speech.phrase with that RecognitionStatus (e.g. Error);
  * `silent`: accept everything, answer nothing; `close`: close the socket with `closeCode`.
  */
+/**
+ * Load-test recognition: every utterance in the audio (mean |sample| above `threshold` per message,
+ * ended by `endSilenceMs` of quieter audio) is answered with partials while it lasts and `text` as its
+ * final, `finalDelayMs` after its end — any number of utterances per connection, like the real service.
+ */
+export interface EnergyStt {
+  kind: 'energy';
+  text: string;
+  threshold?: number;
+  endSilenceMs?: number;
+  finalDelayMs?: number;
+  partialEveryMs?: number;
+}
+
 export type SttBehaviour =
   | { kind: 'phrases'; phrases: UspPhrase[]; holdTurn?: boolean }
+  | EnergyStt
   | { kind: 'status'; status: string }
   | { kind: 'silent' }
   | { kind: 'close'; closeCode: number; reason: string };
 
+/**
+ * Load-test synthesis: silence as long as the SSML's text spoken at `msPerChar`, the first `chunkMs` of
+ * it after `firstChunkMs`, the rest `speed` times faster than real time.
+ */
+export interface SynthTts {
+  kind: 'synth';
+  firstChunkMs: number;
+  msPerChar: number;
+  chunkMs: number;
+  speed: number;
+}
+
 export type TtsBehaviour =
   | { kind: 'audio'; chunks: Buffer[]; chunkDelayMs?: number; stallAfter?: number }
+  | SynthTts
   | { kind: 'silent' }
   | { kind: 'close'; closeCode: number; reason: string };
 
@@ -56,6 +84,10 @@ export class UspFake {
   afterAudioBytes = 1;
   /** Refuse WebSocket upgrades with this HTTP status (a wrong key gets 401 from Azure). */
   rejectStatus: number | undefined;
+  /** Keep every message and every connection (tests); a load run turns it off to bound memory. */
+  record = true;
+  /** Connections open now. */
+  openConnections = 0;
   readonly connections: UspConnection[] = [];
   private server: WebSocketServer | undefined;
   private readonly sockets = new Set<WebSocket>();
@@ -86,25 +118,40 @@ export class UspFake {
 
   private accept(ws: WebSocket, url: string, headers: IncomingHttpHeaders): void {
     const conn: UspConnection = { url, headers, messages: [], closed: false };
-    this.connections.push(conn);
+    if (this.record) this.connections.push(conn);
     this.sockets.add(ws);
-    ws.on('close', () => {
-      conn.closed = true;
-      this.sockets.delete(ws);
-    });
+    this.openConnections++;
     const isTts = url.startsWith('/tts/');
     let audioBytes = 0;
     let answered = false;
+    let energy: EnergyTracker | undefined;
+    let rate = 16000;
+    ws.on('close', () => {
+      conn.closed = true;
+      this.sockets.delete(ws);
+      this.openConnections--;
+      energy?.close();
+    });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const msg = parse(data as Buffer, isBinary);
-      conn.messages.push(msg);
+      if (this.record) conn.messages.push(msg);
       const requestId = msg.headers['x-requestid'] ?? '';
-      if (isTts && msg.path === 'ssml') void this.answerTts(ws, requestId);
+      if (isTts && msg.path === 'synthesis.context' && msg.text?.includes('24khz')) rate = 24000;
+      if (isTts && msg.path === 'ssml') void this.answerTts(ws, requestId, msg.text ?? '', rate);
       if (isTts || msg.path !== 'audio') return;
       const payload = msg.binary?.length ?? 0;
       // The first audio message of a request is the RIFF header; an empty one ends the audio.
       if (msg.headers['content-type'] === 'audio/x-wav') return;
       const stt = this.stt;
+      if (stt.kind === 'energy') {
+        if (payload === 0) return;
+        if (!energy) {
+          energy = new EnergyTracker(stt, (path, body) => send(ws, path, requestId, body));
+          send(ws, 'turn.start', requestId, { context: { serviceTag: 'fake' } });
+        }
+        energy.audio(msg.binary!);
+        return;
+      }
       if (payload === 0) {
         if (answered && !(stt.kind === 'phrases' && stt.holdTurn)) send(ws, 'turn.end', requestId, {});
         return;
@@ -156,16 +203,19 @@ export class UspFake {
     }
   }
 
-  private async answerTts(ws: WebSocket, requestId: string): Promise<void> {
+  private async answerTts(ws: WebSocket, requestId: string, ssml: string, rate: number): Promise<void> {
     const tts = this.tts;
     if (tts.kind === 'silent') return;
     if (tts.kind === 'close') return ws.close(tts.closeCode, tts.reason);
     const streamId = requestId.slice(0, 16);
     send(ws, 'turn.start', requestId, { context: { serviceTag: 'fake' } });
     send(ws, 'response', requestId, { context: { serviceTag: 'fake' }, audio: { type: 'inline', streamId } });
-    for (const [i, chunk] of tts.chunks.entries()) {
-      if (i === tts.stallAfter) return;
-      if (tts.chunkDelayMs) await new Promise((r) => setTimeout(r, tts.chunkDelayMs));
+    const synth = tts.kind === 'synth' ? synthChunks(tts, ssml, rate) : undefined;
+    const chunks = synth ? synth.chunks : tts.kind === 'audio' ? tts.chunks : [];
+    for (const [i, chunk] of chunks.entries()) {
+      if (tts.kind === 'audio' && i === tts.stallAfter) return;
+      const delay = synth ? synth.delayMs(i) : tts.kind === 'audio' ? tts.chunkDelayMs : 0;
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       if (ws.readyState !== ws.OPEN) return;
       const head = Buffer.from(
         `Path: audio\r\nX-RequestId: ${requestId}\r\nX-StreamId: ${streamId}\r\nContent-Type: audio/x-wav\r\n`,
@@ -177,6 +227,100 @@ export class UspFake {
     send(ws, 'turn.end', requestId, {});
   }
 }
+
+/** The silent audio of a `synth` answer and when each chunk goes out. */
+function synthChunks(tts: SynthTts, ssml: string, rate: number) {
+  const chars = ssml.replace(/<[^>]*>/g, '').trim().length;
+  const bytes = Math.max(1, Math.round((chars * tts.msPerChar * rate) / 1000)) * 2;
+  const chunkBytes = Math.round((tts.chunkMs * rate) / 1000) * 2;
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < bytes; off += chunkBytes)
+    chunks.push(Buffer.alloc(Math.min(chunkBytes, bytes - off)));
+  return { chunks, delayMs: (i: number) => (i === 0 ? tts.firstChunkMs : tts.chunkMs / tts.speed) };
+}
+
+/** Utterance detection on the audio of one recognition connection (16 kHz PCM16), for EnergyStt. */
+class EnergyTracker {
+  private samples = 0;
+  private speechStart = -1;
+  private lastLoud = -1;
+  private partialAt = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly threshold: number;
+  private readonly endSilenceSamples: number;
+  private readonly partialSamples: number;
+
+  constructor(
+    private readonly stt: EnergyStt,
+    private readonly emit: (path: string, body: unknown) => void,
+  ) {
+    this.threshold = stt.threshold ?? 300;
+    this.endSilenceSamples = ((stt.endSilenceMs ?? 500) * 16000) / 1000;
+    this.partialSamples = ((stt.partialEveryMs ?? 300) * 16000) / 1000;
+  }
+
+  audio(pcm: Buffer): void {
+    const n = pcm.length >> 1;
+    let sum = 0;
+    for (let i = 0; i + 1 < pcm.length; i += 2) sum += Math.abs(pcm.readInt16LE(i));
+    const loud = n > 0 && sum / n > this.threshold;
+    const at = this.samples;
+    this.samples += n;
+    if (loud) {
+      if (this.speechStart < 0) {
+        this.speechStart = at;
+        this.partialAt = at;
+        this.emit('speech.startDetected', { Offset: ticks(at) });
+      }
+      this.lastLoud = this.samples;
+    }
+    if (this.speechStart < 0) return;
+    if (
+      this.samples - this.partialAt >= this.partialSamples &&
+      this.samples - this.lastLoud < this.endSilenceSamples
+    ) {
+      this.partialAt = this.samples;
+      const words = this.stt.text.split(' ');
+      const partial = words.slice(0, Math.max(1, Math.ceil(words.length / 2))).join(' ');
+      this.emit('speech.hypothesis', {
+        Text: partial,
+        Offset: ticks(this.speechStart),
+        Duration: ticks(this.samples - this.speechStart),
+      });
+    }
+    if (this.samples - this.lastLoud >= this.endSilenceSamples) {
+      const offset = ticks(this.speechStart);
+      const duration = ticks(this.lastLoud - this.speechStart);
+      this.speechStart = -1;
+      const final = () => {
+        const text = this.stt.text;
+        this.emit('speech.phrase', {
+          RecognitionStatus: 'Success',
+          DisplayText: text,
+          Offset: offset,
+          Duration: duration,
+          NBest: [{ Confidence: 0.9, Lexical: text.toLowerCase(), Display: text }],
+        });
+        this.emit('speech.endDetected', { Offset: offset + duration });
+      };
+      const delay = this.stt.finalDelayMs ?? 0;
+      if (delay <= 0) return final();
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        final();
+      }, delay);
+      this.timers.add(timer);
+    }
+  }
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}
+
+/** 16 kHz samples → 100 ns ticks. */
+const ticks = (samples: number) => Math.round((samples * 10_000_000) / 16000);
 
 function send(ws: WebSocket, path: string, requestId: string, body: unknown): void {
   if (ws.readyState !== ws.OPEN) return;
