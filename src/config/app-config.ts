@@ -62,7 +62,13 @@ export class AppConfig {
     sttPoolMax: number;
     sttPoolMinIdle: number;
     voicesFile?: string;
-    azure: { key?: string; region?: string; endpoint?: string };
+    azure: {
+      key?: string;
+      region?: string;
+      endpoint?: string;
+      /** Pre-connected synthesizers: at most `max` per output rate, `minIdle` warm for the media rate. */
+      ttsPool: { max: number; minIdle: number };
+    };
   };
   readonly llm!: {
     driver: LlmDriver;

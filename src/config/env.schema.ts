@@ -513,6 +513,34 @@ export class EnvSchema {
   @IsUrl({ ...URL_OPTS, protocols: ['https', 'wss', 'ws', 'http'] })
   AZURE_SPEECH_ENDPOINT?: string;
 
+  @Setting({
+    group: 'speech',
+    kind: 'integer',
+    default: 32,
+    minimum: 1,
+    maximum: 1000,
+    description:
+      'Azure text-to-speech: synthesizers (one WebSocket each) alive at most per output rate; requests beyond it wait for a free one.',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  AZURE_TTS_POOL_MAX = 32;
+
+  @Setting({
+    group: 'speech',
+    kind: 'integer',
+    default: 2,
+    minimum: 0,
+    maximum: 100,
+    description:
+      'Azure text-to-speech: pre-connected synthesizers kept warm for the media rate (connected at boot), saving a WebSocket handshake per sentence.',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  AZURE_TTS_POOL_MIN_IDLE = 2;
+
   // ---- llm
   @Setting({
     group: 'llm',

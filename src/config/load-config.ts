@@ -135,7 +135,15 @@ function toAppConfig(e: EnvSchema): AppConfig {
       sttPoolMax: e.STT_POOL_MAX,
       sttPoolMinIdle: Math.min(e.STT_POOL_MIN_IDLE, e.STT_POOL_MAX),
       voicesFile: e.VOICES_FILE,
-      azure: { key: e.AZURE_SPEECH_KEY, region: e.AZURE_SPEECH_REGION, endpoint: e.AZURE_SPEECH_ENDPOINT },
+      azure: {
+        key: e.AZURE_SPEECH_KEY,
+        region: e.AZURE_SPEECH_REGION,
+        endpoint: e.AZURE_SPEECH_ENDPOINT,
+        ttsPool: {
+          max: e.AZURE_TTS_POOL_MAX,
+          minIdle: Math.min(e.AZURE_TTS_POOL_MIN_IDLE, e.AZURE_TTS_POOL_MAX),
+        },
+      },
     },
     llm: {
       driver: e.LLM_DRIVER,

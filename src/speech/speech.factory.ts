@@ -75,7 +75,27 @@ export async function startSpeechEngines(
 
   let tts: TextToSpeech;
   if (config.speech.ttsDriver === 'azure') {
-    tts = new AzureTextToSpeech({ ...azureConnection(config), logger: log });
+    const azureTts = new AzureTextToSpeech({
+      ...azureConnection(config),
+      logger: log,
+      // The media rate is what calls ask for: its pool is the warm one.
+      sampleRate: config.media.audioFormat === 'pcm24KMono' ? 24000 : 16000,
+      pool: config.speech.azure.ttsPool,
+    });
+    // Both rate pools exist from here on (so /ready and /api/v1/pools list them); only one is warmed.
+    pools.push(...(azureTts.pools as ResourcePool<unknown>[]));
+    tts = azureTts;
+    if (start.includes('tts')) {
+      try {
+        await azureTts.start();
+      } catch (err) {
+        // Not a start-up failure: Azure may be briefly unreachable, and synthesizers connect on demand.
+        log.warn(
+          { reason: err instanceof Error ? err.message : String(err) },
+          'Azure text-to-speech warm-up failed: synthesizers will connect on demand',
+        );
+      }
+    }
   } else if (await fliteAvailable(options.fliteBinary)) {
     tts = new FliteTextToSpeech({ binary: options.fliteBinary });
   } else {

@@ -1,30 +1,38 @@
 import { SpanKind } from '@opentelemetry/api';
-import {
-  ResultReason,
-  SpeechSynthesizer,
-  type SpeechSynthesisResult,
-} from 'microsoft-cognitiveservices-speech-sdk';
+import { ResultReason, type SpeechSynthesisResult } from 'microsoft-cognitiveservices-speech-sdk';
 import pino, { type Logger } from 'pino';
 import { DomainError, isDomainError } from '../../common/errors';
+import type { Lease, ResourcePool } from '../../common/pool/resource-pool';
 import { recordSpanError, startSpan } from '../../telemetry/spans';
 import { TextToSpeech, type SynthesisRequest, type VoiceSpec } from '../ports/text-to-speech.port';
 import {
   buildSpeechConfig,
   cancellationError,
-  configureSynthesis,
   describeEndpoint,
   PEER_SERVICE,
   scrubber,
   type AzureSpeechConnectionOptions,
 } from './azure-speech-config';
+import { createSynthesizerPool, IGNORE_AUDIO, type PooledSynthesizer } from './azure-synthesizer-pool';
 
 export interface AzureTtsTimeouts {
-  /** From the request to the first audio chunk (includes connecting). */
+  /** From the request to the first audio chunk (includes waiting for a synthesizer and connecting). */
   firstChunkMs: number;
   /** Longest gap between two chunks, and between the last chunk and completion. */
   idleMs: number;
   /** Whole synthesis. */
   totalMs: number;
+  /** Opening one synthesizer's WebSocket (warm-up or on demand). */
+  connectMs: number;
+}
+
+export interface AzureTtsPoolSettings {
+  /** Synthesizers alive at most per output rate. */
+  max: number;
+  /** Pre-connected synthesizers kept for the warm rate. */
+  minIdle: number;
+  /** Spare synthesizers above minIdle are closed after this long unused. */
+  idleTimeoutMs?: number;
 }
 
 export interface AzureTextToSpeechOptions extends AzureSpeechConnectionOptions {
@@ -32,29 +40,86 @@ export interface AzureTextToSpeechOptions extends AzureSpeechConnectionOptions {
   defaultLanguage?: string;
   timeouts?: Partial<AzureTtsTimeouts>;
   logger?: Logger;
+  /** The media rate: its pool keeps `pool.minIdle` synthesizers connected once start() has run. */
+  sampleRate?: 16000 | 24000;
+  pool?: Partial<AzureTtsPoolSettings>;
 }
+
+type SampleRate = SynthesisRequest['sampleRate'];
 
 /** Where the SDK stores a cancellation's error code name on a result. */
 const CANCELLATION_CODE_PROPERTY = 'CancellationErrorCode';
 
-export const DEFAULT_TTS_TIMEOUTS: AzureTtsTimeouts = { firstChunkMs: 5000, idleMs: 5000, totalMs: 60_000 };
+export const DEFAULT_TTS_TIMEOUTS: AzureTtsTimeouts = {
+  firstChunkMs: 5000,
+  idleMs: 5000,
+  totalMs: 60_000,
+  connectMs: 5000,
+};
+
+export const DEFAULT_TTS_POOL: AzureTtsPoolSettings = { max: 32, minIdle: 2 };
 
 /**
- * Text-to-speech through Azure Speech, streamed from the SDK's `synthesizing` events. One synthesizer
- * (one WebSocket) per request: aborting a synthesis means closing its synthesizer, since the SDK cannot
- * stop a synthesis in flight and keep the connection.
+ * Text-to-speech through Azure Speech, streamed from the SDK's `synthesizing` events. Synthesizers are
+ * leased from a pool of pre-connected ones (one pool per output rate, since the rate is fixed per
+ * connection), so a sentence does not pay a WebSocket handshake. A synthesis that completes gives its
+ * synthesizer back; one that is aborted, fails, times out or is abandoned discards it, since the SDK
+ * cannot stop a synthesis in flight and keep the connection clean.
  */
 export class AzureTextToSpeech extends TextToSpeech {
   readonly driver = 'azure';
   private readonly timeouts: AzureTtsTimeouts;
   private readonly logger: Logger;
   private readonly scrub: (text: string) => string;
+  private readonly ratePools: Map<SampleRate, ResourcePool<PooledSynthesizer>>;
+  private readonly warmRate: SampleRate | undefined;
+  private readonly started = new Set<SampleRate>();
+  private configProblem: DomainError | null | undefined;
 
   constructor(private readonly options: AzureTextToSpeechOptions) {
     super();
     this.timeouts = { ...DEFAULT_TTS_TIMEOUTS, ...options.timeouts };
     this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'azure-tts' });
     this.scrub = scrubber(options.key);
+    this.warmRate = options.sampleRate;
+    const settings = { ...DEFAULT_TTS_POOL, ...options.pool };
+    // Both pools exist from the start so /ready and /api/v1/pools list them; only the media rate's keeps
+    // warm spares (minIdle 0 for the other: the pool refills minIdle after every discard, started or not).
+    this.ratePools = new Map(
+      ([16000, 24000] as const).map((sampleRate) => [
+        sampleRate,
+        createSynthesizerPool({
+          key: options.key,
+          region: options.region,
+          endpoint: options.endpoint,
+          sampleRate,
+          max: settings.max,
+          minIdle: sampleRate === this.warmRate ? Math.min(settings.minIdle, settings.max) : 0,
+          idleTimeoutMs: settings.idleTimeoutMs,
+          connectMs: this.timeouts.connectMs,
+          acquireTimeoutMs: this.timeouts.firstChunkMs,
+          logger: this.logger,
+          scrub: this.scrub,
+        }),
+      ]),
+    );
+  }
+
+  /** One pool per output rate (16 and 24 kHz). */
+  get pools(): ResourcePool<PooledSynthesizer>[] {
+    return [...this.ratePools.values()];
+  }
+
+  /** Connects the warm rate's spare synthesizers; rejects if the first cannot connect (bad key, no network). */
+  async start(): Promise<void> {
+    if (this.warmRate === undefined || this.started.has(this.warmRate)) return;
+    this.started.add(this.warmRate);
+    await this.ratePools.get(this.warmRate)!.start();
+  }
+
+  /** Closes every synthesizer (leased ones when their synthesis ends). */
+  async close(): Promise<void> {
+    await Promise.all(this.pools.map((p) => p.close()));
   }
 
   synthesize(request: SynthesisRequest): AsyncIterable<Buffer> {
@@ -64,10 +129,6 @@ export class AzureTextToSpeech extends TextToSpeech {
   private async *run(request: SynthesisRequest): AsyncGenerator<Buffer, void, undefined> {
     const { signal } = request;
     if (signal?.aborted) return;
-    const config = buildSpeechConfig(this.options);
-    configureSynthesis(config, request.sampleRate);
-    // null: no speaker output (undefined would try the default speaker in a browser).
-    const synthesizer = new SpeechSynthesizer(config, null);
     const span = startSpan('azure-speech synthesize', SpanKind.CLIENT, {
       attributes: {
         'peer.service': PEER_SERVICE,
@@ -78,77 +139,156 @@ export class AzureTextToSpeech extends TextToSpeech {
     });
     const started = Date.now();
     const queue = new ChunkQueue();
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      synthesizer.close(undefined, (e) =>
-        this.logger.debug({ reason: this.scrub(String(e)) }, 'tts close failed'),
-      );
+    let lease: Lease<PooledSynthesizer> | undefined;
+    // Until the SSML is sent the synthesizer is clean, whatever happens to the request.
+    let spoke = false;
+    let failure: string | undefined;
+    let leaseEnded = false;
+    const endLease = (reusable: boolean) => {
+      if (!lease || leaseEnded) return;
+      leaseEnded = true;
+      // Per-request handler off before anyone else can lease it: no audio reaches an old request.
+      lease.resource.synthesizer.synthesizing = IGNORE_AUDIO;
+      if (reusable) lease.release();
+      else lease.discard(failure);
     };
     const onAbort = () => {
-      close();
+      endLease(!spoke); // closes the socket now, not when the consumer next reads
       queue.finish();
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    synthesizer.synthesizing = (_s, e) => queue.push(Buffer.from(e.result.audioData));
-    const ssml = request.ssml
-      ? request.text
-      : buildSsml(request.text, request.voice, this.options.defaultLanguage);
-    synthesizer.speakSsmlAsync(
-      ssml,
-      (result) => queue.settle(this.resultError(result)),
-      (e) => queue.settle(this.providerError(e)),
-    );
 
     let bytes = 0;
     let firstChunkMs: number | undefined;
+    let acquireMs: number | undefined;
     let outcome: 'completed' | 'aborted' | 'failed' | 'abandoned' = 'abandoned';
     try {
-      for (;;) {
-        // Chunks queued before an abort are dropped: the caller has moved on (barge-in).
-        if (signal?.aborted) break;
-        const remaining = this.timeouts.totalMs - (Date.now() - started);
-        const wait = firstChunkMs === undefined ? this.timeouts.firstChunkMs : this.timeouts.idleMs;
-        const next = await queue.next(Math.max(0, Math.min(wait, remaining)));
-        if (next === 'timeout') {
-          const what =
-            remaining <= wait ? 'completion' : firstChunkMs === undefined ? 'first audio' : 'next audio';
-          const ms = remaining <= wait ? this.timeouts.totalMs : wait;
-          throw new DomainError('PROVIDER_TIMEOUT', `Azure Speech synthesis: no ${what} within ${ms} ms`, {
-            provider: PEER_SERVICE,
-          });
+      lease = await this.acquire(request.sampleRate, signal);
+      acquireMs = Date.now() - started;
+      if (lease && !signal?.aborted) {
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const { synthesizer } = lease.resource;
+        synthesizer.synthesizing = (_s, e) => queue.push(Buffer.from(e.result.audioData));
+        const ssml = request.ssml
+          ? request.text
+          : buildSsml(request.text, request.voice, this.options.defaultLanguage);
+        spoke = true;
+        synthesizer.speakSsmlAsync(
+          ssml,
+          (result) => queue.settle(this.resultError(result)),
+          (e) => queue.settle(this.providerError(e)),
+        );
+        for (;;) {
+          // Chunks queued before an abort are dropped: the caller has moved on (barge-in).
+          if (signal?.aborted) break;
+          const elapsed = Date.now() - started;
+          const remaining = this.timeouts.totalMs - elapsed;
+          const wait =
+            firstChunkMs === undefined ? this.timeouts.firstChunkMs - elapsed : this.timeouts.idleMs;
+          const next = await queue.next(Math.max(0, Math.min(wait, remaining)));
+          if (next === 'timeout') {
+            const what =
+              remaining <= wait ? 'completion' : firstChunkMs === undefined ? 'first audio' : 'next audio';
+            const ms =
+              remaining <= wait
+                ? this.timeouts.totalMs
+                : firstChunkMs === undefined
+                  ? this.timeouts.firstChunkMs
+                  : this.timeouts.idleMs;
+            throw new DomainError('PROVIDER_TIMEOUT', `Azure Speech synthesis: no ${what} within ${ms} ms`, {
+              provider: PEER_SERVICE,
+            });
+          }
+          if (next === 'end') break;
+          firstChunkMs ??= Date.now() - started;
+          bytes += next.length;
+          yield next;
         }
-        if (next === 'end') break;
-        firstChunkMs ??= Date.now() - started;
-        bytes += next.length;
-        yield next;
       }
       outcome = signal?.aborted ? 'aborted' : 'completed';
     } catch (err) {
       outcome = 'failed';
+      failure = err instanceof Error ? err.message : String(err);
       recordSpanError(span, err);
       const fields = isDomainError(err) ? { code: err.code, reason: err.details?.reason } : { err };
       this.logger.warn(fields, 'azure tts synthesis failed');
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      close();
+      endLease(outcome === 'completed' || !spoke);
       span.setAttributes({ 'audio.bytes': bytes, 'speech.outcome': outcome });
       if (firstChunkMs !== undefined) span.setAttribute('speech.first_chunk_ms', firstChunkMs);
+      if (acquireMs !== undefined) span.setAttribute('speech.acquire_ms', acquireMs);
       span.end();
       this.logger.debug(
         {
           endpoint: describeEndpoint(this.options),
           outcome,
           bytes,
+          acquireMs,
           firstChunkMs,
           totalMs: Date.now() - started,
         },
         'azure tts synthesis finished',
       );
     }
+  }
+
+  /**
+   * A synthesizer for the rate, waiting at most the first-chunk budget; undefined when the request was
+   * aborted meanwhile. Pool errors become the driver's provider errors.
+   */
+  private async acquire(
+    sampleRate: SampleRate,
+    signal: AbortSignal | undefined,
+  ): Promise<Lease<PooledSynthesizer> | undefined> {
+    this.checkConfig();
+    const pool = this.ratePools.get(sampleRate);
+    if (!pool) throw new DomainError('BAD_REQUEST', `unsupported sample rate ${String(sampleRate)}`);
+    if (!this.started.has(sampleRate)) {
+      // Arms idle eviction; the warm rate also connects its spares (it was not warmed at boot).
+      this.started.add(sampleRate);
+      pool
+        .start()
+        .catch((err: unknown) =>
+          this.logger.warn(
+            { reason: err instanceof Error ? err.message : String(err) },
+            'azure tts warm-up failed',
+          ),
+        );
+    }
+    try {
+      return await pool.acquire({ signal, timeoutMs: this.timeouts.firstChunkMs });
+    } catch (err) {
+      if (signal?.aborted) return undefined;
+      if (!isDomainError(err)) throw err;
+      const details = { provider: PEER_SERVICE, reason: err.message };
+      if (err.code === 'TIMEOUT') {
+        throw new DomainError(
+          'PROVIDER_TIMEOUT',
+          `Azure Speech synthesis: no first audio within ${this.timeouts.firstChunkMs} ms (no synthesizer free or connected)`,
+          details,
+        );
+      }
+      if (err.code === 'PROVIDER_ERROR') {
+        throw new DomainError('PROVIDER_ERROR', 'Azure Speech synthesis: could not connect', details);
+      }
+      throw err;
+    }
+  }
+
+  /** A missing key or region is a configuration error, not a provider failure: say so once, plainly. */
+  private checkConfig(): void {
+    if (this.configProblem === undefined) {
+      try {
+        buildSpeechConfig(this.options);
+        this.configProblem = null;
+      } catch (err) {
+        this.configProblem = isDomainError(err)
+          ? err
+          : new DomainError('NOT_AVAILABLE', `Azure Speech configuration: ${String(err)}`);
+      }
+    }
+    if (this.configProblem) throw this.configProblem;
   }
 
   /** Failures arrive through the success callback as reason Canceled. */

@@ -4,7 +4,12 @@ import pino from 'pino';
 import { isDomainError, type DomainError } from '../../../src/common/errors';
 import { loadConfig } from '../../../src/config';
 import { AzureSpeechToText } from '../../../src/speech/azure/azure-speech-to-text';
-import { AzureTextToSpeech } from '../../../src/speech/azure/azure-text-to-speech';
+import {
+  AzureTextToSpeech,
+  type AzureTextToSpeechOptions,
+} from '../../../src/speech/azure/azure-text-to-speech';
+import { IGNORE_AUDIO } from '../../../src/speech/azure/azure-synthesizer-pool';
+import { startSpeechEngines } from '../../../src/speech/speech.factory';
 import type { SttEvent, SttSession } from '../../../src/speech/ports';
 import { Telemetry } from '../../../src/telemetry/telemetry';
 import { msToTicks, UspFake, type UspConnection } from '../../fakes/usp-server';
@@ -40,7 +45,19 @@ beforeEach(() => {
 });
 
 const stt = (timeouts = {}) => new AzureSpeechToText({ key: KEY, endpoint: fake.url, logger, timeouts });
-const tts = (timeouts = {}) => new AzureTextToSpeech({ key: KEY, endpoint: fake.url, logger, timeouts });
+/** Engines made by a test; closed after it, so pooled synthesizers do not outlive the test. */
+const engines: Array<{ close(): Promise<void> }> = [];
+const tts = (timeouts = {}, options: Partial<AzureTextToSpeechOptions> = {}) => {
+  const engine = new AzureTextToSpeech({ key: KEY, endpoint: fake.url, logger, timeouts, ...options });
+  engines.push(engine);
+  return engine;
+};
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.close()));
+});
+const ttsConnections = () => fake.connections.filter((c) => c.url.startsWith('/tts/'));
+const poolOf = (engine: AzureTextToSpeech, sampleRate: 16000 | 24000) =>
+  engine.pools.find((p) => p.name === `azure-tts-${sampleRate / 1000}k`)!;
 
 /** 20 ms PCM16 frames with a recognisable ramp. */
 function frames(sampleRate: number, count: number): Buffer[] {
@@ -280,7 +297,8 @@ describe('AzureTextToSpeech (real Speech SDK against a USP fake)', () => {
     fake.tts = { kind: 'audio', chunks, chunkDelayMs: 60 };
     const arrivals: number[] = [];
     const received: Buffer[] = [];
-    for await (const chunk of tts().synthesize({ text: 'Tom & "Jerry" <3', voice, sampleRate: 24000 })) {
+    const engine = tts();
+    for await (const chunk of engine.synthesize({ text: 'Tom & "Jerry" <3', voice, sampleRate: 24000 })) {
       arrivals.push(Date.now());
       received.push(chunk);
     }
@@ -294,6 +312,9 @@ describe('AzureTextToSpeech (real Speech SDK against a USP fake)', () => {
     expect(sent).toContain("<mstts:express-as style='cheerful'><prosody rate='+10%'>");
     expect(sent).toContain('Tom &amp; &quot;Jerry&quot; &lt;3');
     expect(sent).toContain("xml:lang='en-US'");
+    // The completed synthesis gave its connection back to the pool; closing the engine closes it.
+    expect(fake.connections[0].closed).toBe(false);
+    await engine.close();
     await until(() => fake.connections.every((c) => c.closed));
   });
 
@@ -371,6 +392,136 @@ describe('AzureTextToSpeech (real Speech SDK against a USP fake)', () => {
   });
 });
 
+describe('AzureTextToSpeech synthesizer pool (real Speech SDK against a USP fake)', () => {
+  const pcm = Buffer.alloc(4 * 960);
+  for (let i = 0; i < pcm.length / 2; i++) pcm.writeInt16LE((i * 13) % 20000, i * 2);
+  const chunks = Array.from({ length: 4 }, (_, i) => pcm.subarray(i * 960, (i + 1) * 960));
+  const voice = { name: 'en-US-JennyNeural' };
+
+  it('pre-connects at start and reuses that one WebSocket for syntheses in a row', async () => {
+    fake.tts = { kind: 'audio', chunks, chunkDelayMs: 5 };
+    const engine = tts({}, { sampleRate: 24000, pool: { minIdle: 1 } });
+    await engine.start();
+    expect(ttsConnections()).toHaveLength(1);
+    expect(ttsConnections()[0].messages.filter((m) => m.path === 'ssml')).toHaveLength(0);
+
+    const first = await drain(engine.synthesize({ text: 'first one', voice, sampleRate: 24000 }));
+    const second = await drain(engine.synthesize({ text: 'second one', voice, sampleRate: 24000 }));
+    expect(Buffer.concat(first).equals(pcm)).toBe(true);
+    expect(Buffer.concat(second).equals(pcm)).toBe(true);
+
+    expect(ttsConnections()).toHaveLength(1);
+    const [conn] = ttsConnections();
+    expect(conn.closed).toBe(false);
+    const ssml = conn.messages.filter((m) => m.path === 'ssml').map((m) => m.text);
+    expect(ssml).toEqual([expect.stringContaining('first one'), expect.stringContaining('second one')]);
+    expect(poolOf(engine, 24000).stats()).toMatchObject({ created: 1, destroyed: 0, inUse: 0, idle: 1 });
+    // The other rate's pool is listed but connects nothing until asked for.
+    expect(poolOf(engine, 16000).stats()).toMatchObject({ created: 0, idle: 0 });
+
+    // The returned synthesizer no longer feeds the finished request.
+    const lease = await poolOf(engine, 24000).acquire();
+    expect(lease.resource.synthesizer.synthesizing).toBe(IGNORE_AUDIO);
+    lease.release();
+  });
+
+  it('discards the synthesizer of an aborted synthesis; the next one runs on a fresh connection', async () => {
+    fake.tts = { kind: 'audio', chunks: [...chunks, ...chunks, ...chunks], chunkDelayMs: 50 };
+    const engine = tts({}, { sampleRate: 24000, pool: { minIdle: 1 } });
+    await engine.start();
+    const pool = poolOf(engine, 24000);
+    const controller = new AbortController();
+    const received: Buffer[] = [];
+    for await (const chunk of engine.synthesize({
+      text: 'long',
+      voice,
+      sampleRate: 24000,
+      signal: controller.signal,
+    })) {
+      received.push(chunk);
+      if (received.length === 1) controller.abort();
+    }
+    expect(received).toHaveLength(1);
+    const [aborted] = ttsConnections();
+    await until(() => aborted.closed, 2000);
+    expect(pool.stats()).toMatchObject({ destroyed: 1, inUse: 0 });
+    // minIdle 1: the pool connects a replacement on its own.
+    await until(() => pool.stats().idle === 1, 2000);
+
+    fake.tts = { kind: 'audio', chunks, chunkDelayMs: 5 };
+    const out = await drain(engine.synthesize({ text: 'after barge-in', voice, sampleRate: 24000 }));
+    expect(Buffer.concat(out).equals(pcm)).toBe(true);
+    const conns = ttsConnections();
+    expect(conns).toHaveLength(2);
+    expect(conns[1].closed).toBe(false);
+    expect(conns[1].messages.some((m) => m.path === 'ssml' && m.text?.includes('after barge-in'))).toBe(true);
+    expect(aborted.messages.some((m) => m.text?.includes('after barge-in'))).toBe(false);
+    expect(pool.stats()).toMatchObject({ created: 2, destroyed: 1, inUse: 0, idle: 1 });
+  });
+
+  it('discards the synthesizer when a silent service trips the first-chunk timeout (PROVIDER_TIMEOUT)', async () => {
+    fake.tts = { kind: 'silent' };
+    const engine = tts({ firstChunkMs: 400 }, { sampleRate: 16000, pool: { minIdle: 1 } });
+    await engine.start();
+    const pool = poolOf(engine, 16000);
+    const started = Date.now();
+    const err = await failure(drain(engine.synthesize({ text: 'hi', voice, sampleRate: 16000 })));
+    expect(err.code).toBe('PROVIDER_TIMEOUT');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(pool.stats()).toMatchObject({ inUse: 0, destroyed: 1 });
+    await until(() => ttsConnections()[0].closed, 2000);
+  });
+
+  it('waits for a free synthesizer at the cap, then times out with PROVIDER_TIMEOUT within the first-chunk budget', async () => {
+    fake.tts = { kind: 'audio', chunks: [...chunks, ...chunks], chunkDelayMs: 100 };
+    const engine = tts({ firstChunkMs: 250 }, { sampleRate: 16000, pool: { max: 1, minIdle: 1 } });
+    await engine.start();
+    const busy = drain(engine.synthesize({ text: 'slow but steady', voice, sampleRate: 16000 }));
+    await until(() => poolOf(engine, 16000).stats().inUse === 1);
+    const started = Date.now();
+    const err = await failure(drain(engine.synthesize({ text: 'no room', voice, sampleRate: 16000 })));
+    expect(err.code).toBe('PROVIDER_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(600);
+    // The first synthesis still completes on its connection: the waiter never got a second one.
+    expect(Buffer.concat(await busy).equals(Buffer.concat([pcm, pcm]))).toBe(true);
+    expect(ttsConnections()).toHaveLength(1);
+  });
+
+  it('startSpeechEngines boots with a refused key, lists both pools, synthesizes on demand later, and close() closes them', async () => {
+    const config = loadConfig(
+      {
+        TTS_DRIVER: 'azure',
+        AZURE_SPEECH_KEY: KEY,
+        AZURE_SPEECH_ENDPOINT: fake.url,
+        MEDIA_AUDIO_FORMAT: 'pcm24KMono',
+        AZURE_TTS_POOL_MIN_IDLE: '1',
+      },
+      { envFile: false },
+    );
+    fake.rejectStatus = 401;
+    const engines = await startSpeechEngines(config, logger, ['tts']);
+    try {
+      expect(engines.failures).toEqual({});
+      expect(engines.pools.map((p) => p.name)).toEqual(
+        expect.arrayContaining(['azure-tts-16k', 'azure-tts-24k']),
+      );
+      const warm = engines.pools.find((p) => p.name === 'azure-tts-24k')!;
+      expect(warm.stats().createFailures).toBeGreaterThan(0);
+      expect(logLines.some((l) => l.includes('"level":40') && l.includes('warm-up failed'))).toBe(true);
+
+      fake.rejectStatus = undefined;
+      fake.tts = { kind: 'audio', chunks, chunkDelayMs: 5 };
+      const out = await drain(engines.tts.synthesize({ text: 'hello', voice, sampleRate: 24000 }));
+      expect(Buffer.concat(out).equals(pcm)).toBe(true);
+      expect(warm.stats()).toMatchObject({ inUse: 0, idle: 1 });
+    } finally {
+      await engines.close();
+    }
+    await until(() => ttsConnections().every((c) => c.closed));
+  });
+});
+
 describe('Azure Speech credentials and tracing', () => {
   it('sends the key only where the SDK puts it and never writes it to the logs, even in SDK errors', async () => {
     fake.stt = { kind: 'phrases', phrases: [{ text: 'Hello.', offset: 0, duration: msToTicks(400) }] };
@@ -397,6 +548,37 @@ describe('Azure Speech credentials and tracing', () => {
     expect(logLines.some((l) => l.includes('"level":40'))).toBe(true);
     expect(log).not.toContain(KEY);
     expect(log).not.toContain(ENCODED_KEY);
+  });
+
+  it('keeps the key out of logs, errors and pool stats when pooled synthesizers are refused or used', async () => {
+    fake.rejectStatus = 401;
+    const engine = tts({}, { sampleRate: 16000, pool: { minIdle: 1 } });
+    const warmUp = await failure(engine.start());
+    const refused = await failure(
+      drain(engine.synthesize({ text: 'hi', voice: { name: 'en-US-JennyNeural' }, sampleRate: 16000 })),
+    );
+    expect(refused.code).toBe('PROVIDER_ERROR');
+    expect(poolOf(engine, 16000).stats().lastError).toMatch(/connection failed/);
+
+    fake.rejectStatus = undefined;
+    fake.tts = { kind: 'audio', chunks: [Buffer.alloc(640, 2)] };
+    await drain(engine.synthesize({ text: 'hi', voice: { name: 'en-US-JennyNeural' }, sampleRate: 16000 }));
+    // The SDK did put the key on the wire (so there was something to leak)…
+    expect(new URL(ttsConnections()[0].url, 'ws://x').searchParams.get('Ocp-Apim-Subscription-Key')).toBe(
+      KEY,
+    );
+
+    const everything = [
+      logLines.join(''),
+      JSON.stringify(engine.pools.map((p) => p.stats())),
+      warmUp.message,
+      JSON.stringify(warmUp.details ?? {}),
+      refused.message,
+      JSON.stringify(refused.details ?? {}),
+    ].join('\n');
+    expect(logLines.some((l) => l.includes('"level":40'))).toBe(true);
+    expect(everything).not.toContain(KEY);
+    expect(everything).not.toContain(ENCODED_KEY);
   });
 
   it('traces one CLIENT span per recognition session and per synthesis, tagged peer.service=azure-speech', async () => {
