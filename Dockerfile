@@ -39,4 +39,6 @@ USER 10001:10001
 EXPOSE 8080
 # Kubernetes probes (GET /health, GET /ready) decide health; no Docker HEALTHCHECK.
 HEALTHCHECK NONE
-CMD ["node", "dist/main.js"]
+# 64 MB semi-spaces: per-reply audio buffers die young instead of costing mark-compact pauses
+# (docs/benchmarks.md).
+CMD ["node", "--max-semi-space-size=64", "dist/main.js"]

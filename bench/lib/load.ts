@@ -17,6 +17,7 @@ import type { VoiceActivityDetector } from '../../src/speech/ports';
 import { SileroVad } from '../../src/speech/vad/silero-vad';
 import { WebRtcVad } from '../../src/speech/vad/webrtc-vad';
 import { speak } from '../../test/support/audio';
+import { GcPauses } from './gc-pauses';
 import { serveIpc } from './ipc';
 import { Histogram, OutboundJitter, seededRandom } from './load-math';
 
@@ -298,7 +299,12 @@ export interface ClientStats {
   replies_heard: number;
   reply_timeouts: number;
   closed_by_service: number;
-  generator: { lag_p99_ms: number; lag_max_ms: number; cpu_ms: number };
+  generator: {
+    lag_p99_ms: number;
+    lag_max_ms: number;
+    cpu_ms: number;
+    gc_pauses: ReturnType<GcPauses['snapshot']>;
+  };
 }
 
 export interface PrepareResult {
@@ -384,6 +390,7 @@ export class LoadGenerator {
   private readonly calls = new Set<LoadCall>();
   private seq = 0;
   private readonly lag = monitorEventLoopDelay({ resolution: 10 });
+  private readonly gc = new GcPauses();
   private since = simClock();
   private cpu = process.cpuUsage();
   private readonly shared: Shared;
@@ -448,6 +455,7 @@ export class LoadGenerator {
     this.sink.reset();
     for (const c of this.calls) c.lateBase = c.jitter.lateFrames;
     this.lag.reset();
+    this.gc.reset();
     this.since = simClock();
     this.cpu = process.cpuUsage();
   }
@@ -481,6 +489,7 @@ export class LoadGenerator {
         lag_p99_ms: Math.max(0, this.lag.percentile(99) / 1e6 - 10),
         lag_max_ms: Math.max(0, this.lag.max / 1e6 - 10),
         cpu_ms: (cpu.user + cpu.system) / 1000,
+        gc_pauses: this.gc.snapshot(),
       },
     };
   }
@@ -491,6 +500,7 @@ export class LoadGenerator {
 
   close(): Promise<void> {
     this.lag.disable();
+    this.gc.stop();
     return this.hangUpAll();
   }
 

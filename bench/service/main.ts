@@ -28,6 +28,7 @@ import { WebRtcVad } from '../../src/speech/vad/webrtc-vad';
 import { VoiceCatalogue } from '../../src/speech/voice-catalogue';
 import { Telemetry } from '../../src/telemetry/telemetry';
 import { FakeChatModel, FakeStt, FakeTts, type FakeSttSession } from '../../test/fakes/pipeline-fakes';
+import { GcPauses } from '../lib/gc-pauses';
 import { numberFlag, parseFlags, serveIpc } from '../lib/ipc';
 
 /**
@@ -273,10 +274,12 @@ async function main(): Promise<void> {
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
   lag.enable();
+  const gcPauses = new GcPauses();
   let since = performance.now();
   let cpu = process.cpuUsage();
   const reset = () => {
     lag.reset();
+    gcPauses.reset();
     since = performance.now();
     cpu = process.cpuUsage();
     collector.reset();
@@ -309,6 +312,7 @@ async function main(): Promise<void> {
         mean: lagMs(lag.mean),
         count: lag.count,
       },
+      gc_pauses: gcPauses.snapshot(),
       memory: memory(),
       handles: handleCounts(),
       media_sockets: mediaStats.sockets,
@@ -333,6 +337,7 @@ async function main(): Promise<void> {
 
   const close = async () => {
     lag.disable();
+    gcPauses.stop();
     if (prune) clearInterval(prune);
     await Promise.race([app.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
     await Promise.race([telemetry.shutdown(), new Promise((r) => setTimeout(r, 2000).unref())]);
