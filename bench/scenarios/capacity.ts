@@ -164,7 +164,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runCapacity(ctx: BenchContext, options: CapacityOptions): Promise<CapacityRunResult> {
   const steps = options.steps ?? (ctx.quick ? QUICK_STEPS : FULL_STEPS);
   const rampMs = options.rampMs ?? 2000;
-  const settleMs = options.settleMs ?? 3000;
+  // Calls added by a step grow the heap, and V8 runs mark-compact collections while the old generation
+  // grows: they belong to the ramp, not to the steady state a step measures. The first step also
+  // carries the service's own warm-up (JIT, first major collections).
+  const settleMs = options.settleMs ?? (ctx.quick ? 3000 : 6000);
+  const firstSettleMs = ctx.quick ? settleMs : Math.max(settleMs, 12_000);
   const measureMs = options.measureMs ?? (ctx.quick ? 6000 : 20_000);
   const label = options.label ?? `capacity ${options.vad}`;
   const notes: string[] = [];
@@ -203,7 +207,7 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
         rampMs + 60_000,
       );
       if (opened.failed > 0) notes.push(`${n} calls: ${opened.failed} failed to connect`);
-      await sleep(settleMs);
+      await sleep(i === 0 ? firstSettleMs : settleMs);
       // The calls this step added started under the previous step's load.
       const greetings = await service.request<number[]>('greetings', undefined, 10_000);
       const { client, svc } = await measureWindow(service, generator, measureMs);
