@@ -61,9 +61,9 @@ export function sileroModelPath(): string {
  * costs less than half as much per window as single runs; the caller's VAD events come that much later.
  * With `batchMs` 0 a batch runs at the end of the current event-loop turn (setImmediate). One batch
  * runs per event-loop turn, so timers (outbound audio pacing) and socket reads run between batches
- * instead of waiting for every queued window. A burst of audio from one call (its start-up replay) queues its
- * windows and they join successive batches. Streams without a listener answer synchronously from
- * process(), as before.
+ * instead of waiting for every queued window. A burst of audio from one call (its start-up replay)
+ * queues its windows, and they join successive batches. Streams without a listener answer
+ * synchronously from process(), as before.
  */
 export class SileroVad extends VoiceActivityDetector {
   readonly driver = 'silero';
