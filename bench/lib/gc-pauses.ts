@@ -1,4 +1,5 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { round } from './stats';
 
 const KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
@@ -54,7 +55,7 @@ export class GcPauses {
   } {
     return {
       slow_by_kind: { ...this.slowByKind },
-      max_ms: Math.round(this.maxMs * 10) / 10,
+      max_ms: round(this.maxMs, 1),
       count: this.count,
       over_5ms: this.over5,
       over_10ms: this.over10,
