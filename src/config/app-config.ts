@@ -61,6 +61,9 @@ export class AppConfig {
     vadBatchMs: number;
     sttPoolMax: number;
     sttPoolMinIdle: number;
+    /** Embedded TTS worker threads (flite, or espeak-ng when flite is missing). */
+    ttsPoolMax: number;
+    ttsPoolMinIdle: number;
     voicesFile?: string;
     azure: {
       key?: string;

@@ -468,6 +468,33 @@ export class EnvSchema {
 
   @Setting({
     group: 'speech',
+    kind: 'integer',
+    default: 4,
+    minimum: 1,
+    maximum: 64,
+    description:
+      'Embedded text-to-speech worker threads at most (flite ≈10 MB, espeak-ng ≈90 MB each); one serves one reply at a time, replies beyond it wait.',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  TTS_POOL_MAX = 4;
+
+  @Setting({
+    group: 'speech',
+    kind: 'integer',
+    default: 2,
+    minimum: 0,
+    maximum: 64,
+    description: 'Embedded text-to-speech worker threads kept warm (created at boot).',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  TTS_POOL_MIN_IDLE = 2;
+
+  @Setting({
+    group: 'speech',
     kind: 'string',
     example: 'config/voices.yaml',
     description:

@@ -134,6 +134,8 @@ function toAppConfig(e: EnvSchema): AppConfig {
       vadBatchMs: e.VAD_BATCH_MS,
       sttPoolMax: e.STT_POOL_MAX,
       sttPoolMinIdle: Math.min(e.STT_POOL_MIN_IDLE, e.STT_POOL_MAX),
+      ttsPoolMax: e.TTS_POOL_MAX,
+      ttsPoolMinIdle: Math.min(e.TTS_POOL_MIN_IDLE, e.TTS_POOL_MAX),
       voicesFile: e.VOICES_FILE,
       azure: {
         key: e.AZURE_SPEECH_KEY,

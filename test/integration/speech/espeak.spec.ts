@@ -89,7 +89,7 @@ describe('espeak-ng fallback TTS (WASM in a worker thread)', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
     const engines = await startSpeechEngines(loadConfig({}, { envFile: false }), logger, ['tts'], {
-      fliteBinary: '/nonexistent/flite',
+      fliteLibrary: 'libflite-missing.so.1',
     });
     try {
       expect(engines.tts).toBeInstanceOf(EspeakTextToSpeech);
