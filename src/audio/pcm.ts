@@ -73,3 +73,14 @@ export class FrameAssembler {
     return this.filled;
   }
 }
+
+/** The parts one after the other, in a new array. */
+export function concatSamples(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

@@ -1,3 +1,4 @@
+import { concatSamples } from '../../src/audio/pcm';
 import { resampleAll } from '../../src/audio/resampler';
 import { isFliteVoice, NativeFlite } from '../../src/speech/local/flite/flite-native';
 import { fliteProcessLock } from '../../src/speech/local/flite/flite-text-to-speech';
@@ -22,12 +23,7 @@ export async function speak(
   const units = synthesisUnits(text).map((u) =>
     lock.run(MAIN_THREAD_OWNER, () => flite!.synthesize(u, name)),
   );
-  const pcm = new Int16Array(units.reduce((n, u) => n + u.pcm.length, 0));
-  let off = 0;
-  for (const u of units) {
-    pcm.set(u.pcm, off);
-    off += u.pcm.length;
-  }
+  const pcm = concatSamples(units.map((u) => u.pcm));
   return resampleAll(pcm, units[0]?.sampleRate ?? sampleRate, sampleRate);
 }
 
@@ -58,13 +54,7 @@ export function addNoise(speech: Int16Array, snrDb: number, seed = 7): Int16Arra
 }
 
 export function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatSamples(parts);
 }
 
 /** Splits into 20 ms frames (the last partial frame is dropped). */

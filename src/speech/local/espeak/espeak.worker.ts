@@ -1,5 +1,6 @@
 import { isMainThread, parentPort } from 'node:worker_threads';
 import espeakFactory from '@echogarden/espeak-ng-emscripten';
+import { concatSamples } from '../../../audio/pcm';
 import type { FromSynthWorker } from '../synth-worker';
 import { serveSynthesis } from '../synth-worker-loop';
 
@@ -41,13 +42,7 @@ async function main(): Promise<void> {
       engine.synthesize(text, (samples) => {
         parts.push(samples);
       });
-      const pcm = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-      let off = 0;
-      for (const p of parts) {
-        pcm.set(p, off);
-        off += p.length;
-      }
-      return pcm;
+      return concatSamples(parts);
     });
     post({ type: 'ready', sampleRate: engine.get_samplerate() });
   } catch (err) {
