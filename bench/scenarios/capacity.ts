@@ -1,7 +1,9 @@
+import { createWriteStream } from 'node:fs';
 import { percentiles, round } from '../lib/stats';
 import { BenchChild, parseFlags } from '../lib/ipc';
 import type { ClientStats, PrepareResult } from '../lib/load';
 import { callsPerCore, sloViolations } from '../lib/load-math';
+import type { GcSummary } from '../lib/gc-profile';
 import type { BenchContext, CapacityResult, CapacityStep } from '../lib/types';
 
 /**
@@ -35,6 +37,10 @@ export interface ServiceStats {
   turns: number;
   turn_metrics: Record<string, number[]>;
   pools: Array<{ name: string; inUse: number; waiting: number }>;
+  /** GC activity in the window (GCProfiler): collections by type, MB allocated / promoted. */
+  gc?: GcSummary;
+  /** With --alloc-profile: the window's sampling allocation profile. */
+  alloc_profile?: string;
 }
 
 export interface CapacityStepDetail extends CapacityStep {
@@ -62,6 +68,8 @@ export interface CapacityStepDetail extends CapacityStep {
     service_slow_by_kind: Record<string, number>;
     generator_slow_by_kind: Record<string, number>;
   };
+  /** Service GC activity in the window: collections by type, MB allocated / promoted, per call-second. */
+  service_gc?: GcSummary & { allocated_mb_per_call_s: number; alloc_profile?: string };
   violations?: string[];
 }
 
@@ -86,6 +94,8 @@ export interface CapacityOptions {
   serviceEnv?: Record<string, string>;
   /** Node flags for the service (e.g. --cpu-prof to find where its time goes). */
   serviceNodeFlags?: string[];
+  /** Writes the service's stdout there (use with the --trace-gc node flag). */
+  traceGcFile?: string;
   /** Started before the service (the sdk fakes); closed at the end. */
   before?: () => Promise<{ env: Record<string, string>; close: () => Promise<void> }>;
   label?: string;
@@ -126,7 +136,9 @@ export async function startService(
     },
   });
   try {
-    const line = await service.nextLine(60_000);
+    // With --trace-gc, V8 prints GC lines on stdout too (also during boot): the port line is the JSON one.
+    let line = await service.nextLine(60_000);
+    while (!line.startsWith('{')) line = await service.nextLine(60_000);
     const { port } = JSON.parse(line) as { port: number };
     return { service, port };
   } catch (err) {
@@ -183,6 +195,11 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
       options.serviceNodeFlags,
     );
     service = started.service;
+    if (options.traceGcFile) {
+      // V8's --trace-gc lines (with the reason of every mark-compact) go to a file.
+      const out = createWriteStream(options.traceGcFile);
+      service.child.stdout?.on('data', (chunk: Buffer) => out.write(chunk));
+    }
     const url = `ws://127.0.0.1:${started.port}/api/v1/media/stream`;
     const gen = await startGenerator(url, options.bargeInProbability ?? (ctx.quick ? 0.5 : 0.3));
     generator = gen.generator;
@@ -246,6 +263,18 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
           service_slow_by_kind: svc.gc_pauses.slow_by_kind,
           generator_slow_by_kind: client.generator.gc_pauses.slow_by_kind,
         },
+        ...(svc.gc
+          ? {
+              service_gc: {
+                ...svc.gc,
+                allocated_mb_per_call_s: round(
+                  svc.gc.allocated_mb / Math.max(1, calls) / Math.max(0.001, svc.gc.window_s),
+                  4,
+                ),
+                ...(svc.alloc_profile ? { alloc_profile: svc.alloc_profile } : {}),
+              },
+            }
+          : {}),
         ...(svc.vad_windows_per_run !== undefined
           ? { vad_windows_per_run: round(svc.vad_windows_per_run, 1) }
           : {}),
@@ -332,7 +361,7 @@ export function standaloneContext(quick: boolean): BenchContext {
   };
 }
 
-// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--cpu-prof DIR] [--semi-space-mb 64]
+// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE]
 if (require.main === module) {
   standalone('capacity', (ctx, flags) => {
     const steps = flags.steps?.split(',').map(Number);
@@ -340,7 +369,12 @@ if (require.main === module) {
       vad: flags.vad === 'webrtc' ? 'webrtc' : 'silero',
       ...(steps ? { steps } : {}),
       ...(flags['measure-s'] ? { measureMs: Number(flags['measure-s']) * 1000 } : {}),
+      // --alloc-profile DIR: the service writes a sampling allocation profile of each measured window.
+      ...(flags['alloc-profile'] ? { serviceArgs: ['--alloc-profile', flags['alloc-profile']] } : {}),
+      // --trace-gc FILE: the service's V8 GC trace (why each collection ran) written to FILE.
+      ...(flags['trace-gc'] ? { traceGcFile: flags['trace-gc'] } : {}),
       serviceNodeFlags: [
+        ...(flags['trace-gc'] ? ['--trace-gc'] : []),
         ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []),
         ...(flags['semi-space-mb'] ? [`--max-semi-space-size=${Number(flags['semi-space-mb'])}`] : []),
       ],

@@ -29,6 +29,7 @@ import { VoiceCatalogue } from '../../src/speech/voice-catalogue';
 import { Telemetry } from '../../src/telemetry/telemetry';
 import { FakeChatModel, FakeStt, FakeTts, type FakeSttSession } from '../../test/fakes/pipeline-fakes';
 import { GcPauses } from '../lib/gc-pauses';
+import { AllocationProfile, GcProfile } from '../lib/gc-profile';
 import { numberFlag, parseFlags, serveIpc } from '../lib/ipc';
 
 /**
@@ -275,11 +276,17 @@ async function main(): Promise<void> {
   const lagMs = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
   lag.enable();
   const gcPauses = new GcPauses();
+  // Allocation / promotion per window (GCProfiler), and with --alloc-profile DIR a sampling allocation
+  // profile of each window written there.
+  const gcProfile = new GcProfile();
+  const allocProfile = flags['alloc-profile'] ? new AllocationProfile(flags['alloc-profile']) : undefined;
   let since = performance.now();
   let cpu = process.cpuUsage();
   const reset = () => {
     lag.reset();
     gcPauses.reset();
+    gcProfile.start();
+    allocProfile?.start();
     since = performance.now();
     cpu = process.cpuUsage();
     collector.reset();
@@ -299,7 +306,9 @@ async function main(): Promise<void> {
   const pools = () => speech.pools.map((p) => p.stats());
   const vadStats = () => (speech.vad instanceof SileroVad ? { ...speech.vad.stats } : undefined);
   let vadBase = vadStats();
-  const stats = () => {
+  const stats = async () => {
+    const gcSummary = gcProfile.snapshot();
+    const allocFile = await allocProfile?.stop();
     const v = vadStats();
     const d = process.cpuUsage(cpu);
     return {
@@ -313,6 +322,8 @@ async function main(): Promise<void> {
         count: lag.count,
       },
       gc_pauses: gcPauses.snapshot(),
+      gc: gcSummary,
+      alloc_profile: allocFile,
       memory: memory(),
       handles: handleCounts(),
       media_sockets: mediaStats.sockets,

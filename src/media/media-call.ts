@@ -15,8 +15,12 @@ export interface MediaConnection {
   readonly log: Logger;
   /** The call's root span: turn and segment spans go beneath it. */
   readonly span: Span;
-  /** Sends one text message; false when the socket is no longer open. */
-  send(message: string): boolean;
+  /**
+   * Sends one text message; false when the socket is no longer open (the message was not taken). A
+   * Buffer holds the message's UTF-8 bytes and belongs to the socket until `onWritten` runs (written
+   * or failed); only then may the caller reuse it.
+   */
+  send(message: string | Buffer, onWritten?: () => void): boolean;
   /** Bytes accepted by `send` but not yet written to the network (back-pressure signal). */
   readonly bufferedAmount: number;
   /** Closes the socket (the handler's `close` follows). */

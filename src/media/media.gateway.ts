@@ -29,6 +29,8 @@ const MAPPING_POLL_MS = 50;
 /** Frames kept while the call is being set up (session lookup, engines); 5 s of audio. */
 const SETUP_BUFFER_FRAMES = 250;
 const CALL_ID = /^[\w.:-]{1,128}$/;
+/** Messages are text frames, also when the cascade hands over their UTF-8 bytes as a Buffer. */
+const TEXT_FRAME = { binary: false } as const;
 
 interface CallIds {
   callConnectionId: string;
@@ -197,9 +199,9 @@ class MediaSocket {
       settings,
       log: this.log,
       span,
-      send: (message) => {
+      send: (message, onWritten) => {
         if (socket.readyState !== socket.OPEN) return false;
-        socket.send(message);
+        socket.send(message, TEXT_FRAME, onWritten);
         return true;
       },
       get bufferedAmount() {

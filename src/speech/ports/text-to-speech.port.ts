@@ -20,7 +20,9 @@ export interface SynthesisRequest {
 
 /**
  * Synthesis as a stream of PCM16 mono chunks (any length, even number of bytes), the first as early
- * as the engine allows. Aborting the signal ends the stream promptly and frees the engine.
+ * as the engine allows. Aborting the signal ends the stream promptly and frees the engine. A yielded
+ * chunk is handed over: the driver never writes to that buffer again (the playout plays from it in
+ * place instead of copying every reply).
  */
 export abstract class TextToSpeech {
   abstract readonly driver: string;

@@ -66,6 +66,8 @@ class WebRtcStream implements VadStream {
   private readonly frameLength: number;
   private readonly ptr: number;
   private readonly carry: Int16Array;
+  /** The carry's first frame: one view for the stream's life instead of a subarray per frame. */
+  private readonly carryFrame: Int16Array;
   private carryLength = 0;
   private last = 0;
   private closed = false;
@@ -81,6 +83,7 @@ class WebRtcStream implements VadStream {
     this.frameLength = (rate / 1000) * this.frameMs;
     this.ptr = m._malloc(this.frameLength * 2);
     this.carry = new Int16Array(this.frameLength * 2);
+    this.carryFrame = this.carry.subarray(0, this.frameLength);
   }
 
   process(frame: Int16Array): VadFrameResult {
@@ -89,7 +92,7 @@ class WebRtcStream implements VadStream {
     this.carry.set(samples, this.carryLength);
     this.carryLength += samples.length;
     if (this.carryLength >= this.frameLength) {
-      this.m.HEAP16.set(this.carry.subarray(0, this.frameLength), this.ptr >> 1);
+      this.m.HEAP16.set(this.carryFrame, this.ptr >> 1);
       const r = this.m._fvad_process(this.inst, this.ptr, this.frameLength);
       this.last = r === 1 ? 1 : 0;
       this.carry.copyWithin(0, this.frameLength, this.carryLength);

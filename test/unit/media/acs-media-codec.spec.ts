@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   AcsMediaDecoder,
+  AudioDataWriter,
   encodeAudioData,
+  encodeAudioDataBytes,
   STOP_AUDIO,
   type DecodeResult,
 } from '../../../src/media/codec/acs-media-codec';
@@ -16,6 +18,25 @@ const audio = (data: Buffer, extra: Record<string, unknown> = {}) =>
     kind: 'AudioData',
     audioData: { timestamp: '2026-11-22T10:00:00Z', data: data.toString('base64'), silent: false, ...extra },
   });
+
+/** A seeded generator of integers in [0, n). */
+const seeded = (seed: number) => (n: number) => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+};
+
+/** `frame` with up to `maxEdits` + 1 random deletions, insertions or replacements from `alphabet`. */
+function mutate(frame: string, rand: (n: number) => number, alphabet: string, maxEdits: number): string {
+  const chars = [...frame];
+  for (let m = 0; m <= rand(maxEdits); m++) {
+    const at = rand(chars.length);
+    const op = rand(3);
+    if (op === 0) chars.splice(at, 1);
+    else if (op === 1) chars.splice(at, 0, alphabet[rand(alphabet.length)]);
+    else chars[at] = alphabet[rand(alphabet.length)];
+  }
+  return chars.join('');
+}
 
 describe('ACS media codec', () => {
   it('decodes AudioMetadata with the frame size and sample rate', () => {
@@ -157,26 +178,13 @@ describe('ACS media codec', () => {
       '{"kind":"DtmfData","dtmfData":{"data":"#"}}',
       '{"kind":"TranscriptionData","transcriptionData":{"text":"hi","resultStatus":"Intermediate"}}',
     ];
-    let seed = 42;
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const rand = seeded(42);
     const alphabet = '{}[]":,0123456789abcdefAudioDatakindsilenttruefalsenull=+/ \\';
     for (let i = 0; i < 5000; i++) {
-      let frame: string;
-      if (i % 5 === 0) frame = randomBytes(rand(200)).toString('latin1');
-      else {
-        const chars = [...seeds[rand(seeds.length)]];
-        for (let m = 0; m <= rand(4); m++) {
-          const at = rand(chars.length);
-          const op = rand(3);
-          if (op === 0) chars.splice(at, 1);
-          else if (op === 1) chars.splice(at, 0, alphabet[rand(alphabet.length)]);
-          else chars[at] = alphabet[rand(alphabet.length)];
-        }
-        frame = chars.join('');
-      }
+      const frame =
+        i % 5 === 0
+          ? randomBytes(rand(200)).toString('latin1')
+          : mutate(seeds[rand(seeds.length)], rand, alphabet, 4);
       let result: DecodeResult | undefined;
       expect(() => {
         result = decoder.decode(frame, i % 97 === 0);
@@ -193,5 +201,118 @@ describe('ACS media codec', () => {
     const part = JSON.parse(encodeAudioData(data, 320, 320)) as { audioData: { data: string } };
     expect(Buffer.from(part.audioData.data, 'base64').equals(data.subarray(320))).toBe(true);
     expect(JSON.parse(STOP_AUDIO)).toEqual({ kind: 'StopAudio', stopAudio: {} });
+  });
+
+  it('encodes outbound AudioData as bytes identical to the string form, in a new buffer each time', () => {
+    const data = pcm(960);
+    for (const [offset, length] of [
+      [0, 640],
+      [320, 640],
+      [0, 960],
+      [2, 0],
+      [1, 1],
+      [3, 2],
+      [5, 4],
+      [7, 5],
+    ]) {
+      const bytes = encodeAudioDataBytes(data, offset, length);
+      expect(bytes.toString('utf8')).toBe(encodeAudioData(data, offset, length));
+    }
+    expect(encodeAudioDataBytes(data).toString()).toBe(encodeAudioData(data));
+    // Handed to the socket, which may still be writing it: the next message never reuses it.
+    const first = encodeAudioDataBytes(data, 0, 640);
+    const copy = Buffer.from(first);
+    encodeAudioDataBytes(pcm(640).fill(7), 0, 640);
+    expect(first.equals(copy)).toBe(true);
+  });
+
+  /** What a decode result says, with the audio bytes in place of the scratch buffer. */
+  const outcome = (r: DecodeResult) => {
+    if (!r.ok || r.frame.kind !== 'AudioData') return r;
+    const { pcm: scratch, ...rest } = r.frame;
+    return { ...rest, audio: Buffer.from(scratch.subarray(0, r.frame.byteLength)).toString('hex') };
+  };
+
+  it('decodes AudioData frame bytes (the socket fast path) exactly as the same text', () => {
+    const data = pcm(640);
+    const b64 = data.toString('base64');
+    const frames = [
+      audio(data),
+      audio(data, { participantRawID: '4:+14255550100' }),
+      audio(pcm(6), { timestamp: '', participantRawID: '' }),
+      `{"kind":"AudioData","audioData":{"data":"${b64}","silent":false}}`,
+      ` { "kind" : "AudioData" ,\n\t"audioData":{ "silent" : false , "data" : "${b64}" } } \r\n`,
+      '{"audioData":{"silent":true},"kind":"AudioData"}',
+      '{"kind":"AudioData","audioData":{"silent":true,"data":"not base64!"}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA"}}',
+      '{"kind":"AudioData","audioData":{"data":"AAE="}}',
+      '{"kind":"AudioData","audioData":{"data":"AAB="}}',
+      // Not the plain shape: the general path decides, the same way for text and bytes.
+      '{"kind":"AudioData","audioData":{"data":"AA=="}}',
+      '{"kind":"AudioData","audioData":{"data":"AAA"}}',
+      '{"kind":"AudioData","audioData":{"data":"AA-_"}}',
+      '{"kind":"AudioData","audioData":{"data":""}}',
+      '{"kind":"AudioData","audioData":{"silent":false}}',
+      '{"kind":"AudioData","audioData":{}}',
+      '{"kind":"AudioData"}',
+      '{"kind":"audioData","audioData":{"data":"AAAA"}}',
+      '{"Kind":"AudioData","AudioData":{"Data":"AAAA","participantRawId":"x"}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA","data":"AQEB"}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA","timestamp":"t\\u00e9"}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA","timestamp":"té"}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA","silent":null}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA"}} x',
+      '{"kind":"AudioData","audioData":{"data":"AAAA"},}',
+      '\ufeff{"kind":"AudioData","audioData":{"data":"AAAA"}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA","extra":1}}',
+    ];
+    for (const frame of frames) {
+      const fromText = outcome(new AcsMediaDecoder().decode(frame));
+      expect([frame, outcome(new AcsMediaDecoder().decode(Buffer.from(frame)))]).toEqual([frame, fromText]);
+    }
+    // Too large is judged before either path.
+    const small = new AcsMediaDecoder({ maxFrameChars: 100 });
+    expect(small.decode(Buffer.from(audio(data)))).toMatchObject({ ok: false, error: { code: 'too_large' } });
+  });
+
+  it('decodes mutated AudioData frame bytes exactly as the same text (fuzz)', () => {
+    const seeds = [
+      audio(pcm(640), { participantRawID: '4:+1425' }),
+      audio(pcm(4)),
+      '{"kind":"AudioData","audioData":{"silent":true}}',
+    ];
+    const rand = seeded(7);
+    const alphabet = '{}":,= +/AaDdtrue\\é\n';
+    const text = new AcsMediaDecoder();
+    const bytes = new AcsMediaDecoder();
+    for (let i = 0; i < 5000; i++) {
+      const frame = mutate(seeds[rand(seeds.length)], rand, alphabet, 3);
+      expect([frame, outcome(bytes.decode(Buffer.from(frame)))]).toEqual([
+        frame,
+        outcome(text.decode(frame)),
+      ]);
+    }
+  });
+
+  it('reuses an outbound message buffer only after the socket has released it', () => {
+    const writer = new AudioDataWriter(640);
+    const a = pcm(640);
+    const b = Buffer.from(a).fill(3);
+    const first = writer.encode(a, 0, 640);
+    expect(first.bytes.toString()).toBe(encodeAudioData(a, 0, 640));
+    // Still owned by the socket: the next message gets another buffer and the first is untouched.
+    const second = writer.encode(b, 0, 640);
+    expect(second.bytes).not.toBe(first.bytes);
+    expect(first.bytes.toString()).toBe(encodeAudioData(a, 0, 640));
+    expect(second.bytes.toString()).toBe(encodeAudioData(b, 0, 640));
+    first.release();
+    first.release(); // idempotent: never handed out twice at once
+    const third = writer.encode(b, 0, 640);
+    expect(third.bytes).toBe(first.bytes);
+    expect(third.bytes.toString()).toBe(encodeAudioData(b, 0, 640));
+    expect(writer.encode(a, 0, 640).bytes).not.toBe(first.bytes);
+    // Another size (a short last frame) gets a buffer of its own.
+    const odd = writer.encode(a, 0, 320);
+    expect(odd.bytes.toString()).toBe(encodeAudioData(a, 0, 320));
   });
 });

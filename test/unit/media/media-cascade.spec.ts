@@ -15,7 +15,7 @@ import type { MediaConnection } from '../../../src/media/media-call';
 import { FakeClock } from '../../../src/media/pipeline/clock';
 import type { SessionWriteQueue } from '../../../src/session/session-write-queue';
 import type { HistoryEntry, TurnMetrics } from '../../../src/session/session.types';
-import type { SttEvent } from '../../../src/speech/ports';
+import type { SttEvent, SttSession } from '../../../src/speech/ports';
 import { FakeChatModel, FakeStt, FakeTts, FakeVad, type FakeReply } from '../../fakes/pipeline-fakes';
 
 const RATE = 16000;
@@ -197,6 +197,43 @@ describe('MediaCascade (fake clock, fake providers)', () => {
       expect(h.turns[0].greeting_ttfb_ms).toBe(80);
       await h.until(() => h.history.length > 0);
       expect(h.phrases.size).toBe(1);
+    });
+  });
+
+  describe('caller audio', () => {
+    /** Frames written one after another into one buffer, as the decoder does with its scratch buffer. */
+    const feedScratch = (h: ReturnType<typeof harness>, scratch: Buffer, levels: number[]) => {
+      for (const level of levels) {
+        scratch.fill(0xff);
+        for (let i = 0; i < FRAME_BYTES; i += 2) scratch.writeInt16LE(level, i);
+        h.cascade.onFrame({ kind: 'AudioData', pcm: scratch, byteLength: FRAME_BYTES, silent: false });
+      }
+    };
+
+    it('hands the VAD and STT each frame of a reused buffer with its own audio, exactly one frame long', async () => {
+      const h = harness({ cached: [GREETING] });
+      await h.start();
+      const stream = h.vad.streams[0];
+      const seen: Array<{ first: number; last: number; samples: number }> = [];
+      const process = stream.process.bind(stream);
+      jest.spyOn(stream, 'process').mockImplementation((frame) => {
+        seen.push({ first: frame[0], last: frame[frame.length - 1], samples: frame.length });
+        return process(frame);
+      });
+      const written: string[] = [];
+      const session: SttSession = h.stt.session;
+      const write = session.write.bind(session);
+      jest.spyOn(session, 'write').mockImplementation((frame: Buffer) => {
+        written.push(Buffer.from(frame).toString('hex'));
+        write(frame);
+      });
+      // Aligned (the decoder's own buffer, larger than a frame), then misaligned (copied per frame).
+      feedScratch(h, Buffer.alloc(FRAME_BYTES * 2), [100, 200, 300]);
+      feedScratch(h, Buffer.alloc(FRAME_BYTES + 1).subarray(1), [400, 500]);
+      const levels = [100, 200, 300, 400, 500];
+      expect(seen).toEqual(levels.map((l) => ({ first: l, last: l, samples: FRAME_BYTES / 2 })));
+      const frame = (level: number) => Buffer.from(new Int16Array(FRAME_BYTES / 2).fill(level).buffer);
+      expect(written).toEqual(levels.map((l) => frame(l).toString('hex')));
     });
   });
 

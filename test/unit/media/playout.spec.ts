@@ -31,6 +31,53 @@ function setup(extra: Partial<PlayoutOptions> = {}) {
 }
 
 describe('Playout', () => {
+  describe('buffer ownership', () => {
+    it('copies what it is given by default: the caller may reuse its buffer at once', () => {
+      const { clock, playout, labels } = setup();
+      const pcm = labelled(10, 0);
+      playout.enqueue(pcm, { generation: 1, chunkIndex: 0 });
+      pcm.fill(99); // the caller reuses its buffer while 4 frames still wait to be sent
+      clock.advance(1000);
+      expect(labels()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
+    it('plays a handed-over buffer in place, also one enqueued again for another generation', () => {
+      const buffers = new Set<Buffer>();
+      const frames: number[] = [];
+      const { clock, playout } = setup({
+        send: (frame, offset) => {
+          buffers.add(frame);
+          frames.push(frame[offset]);
+        },
+      });
+      const phrase = labelled(4, 10); // a cached phrase: never written, shared by replies
+      playout.enqueue(Buffer.alloc(FB / 2, 1), { generation: 1, chunkIndex: 0 });
+      playout.finish(1);
+      playout.enqueue(phrase, { generation: 2, chunkIndex: 0 }, true);
+      playout.enqueue(phrase, { generation: 3, chunkIndex: 0 }, true);
+      clock.advance(1000);
+      expect(playout.sentFrames).toBe(9);
+      // The padded half frame is the playout's own buffer; the phrase frames come from `phrase` itself.
+      expect([...buffers].filter((b) => b !== phrase)).toHaveLength(1);
+      expect(frames).toEqual([1, 10, 11, 12, 13, 10, 11, 12, 13]);
+    });
+
+    it('replays a handed-over buffer shared by two generations frame for frame after a pause', () => {
+      const { clock, playout, labels } = setup();
+      const phrase = labelled(3, 20);
+      playout.enqueue(phrase, { generation: 1, chunkIndex: 0 }, true);
+      playout.enqueue(phrase, { generation: 2, chunkIndex: 0 }, true);
+      // Everything is sent within the lead (6 frames), nothing heard yet: all of it goes back on pause.
+      expect(labels()).toEqual([20, 21, 22, 20, 21, 22]);
+      expect(playout.pause()).toEqual({ generation: 1, heardMs: 0 });
+      playout.resume();
+      clock.advance(1000);
+      expect(labels()).toEqual([20, 21, 22, 20, 21, 22, 20, 21, 22, 20, 21, 22]);
+      expect(playout.heardMs(1)).toBe(60);
+      expect(playout.heardMs(2)).toBe(60);
+    });
+  });
+
   it('sends at most lead/20 + 1 frames at once, then one frame per 20 ms', () => {
     const { clock, sent, playout } = setup();
     playout.enqueue(labelled(20), { generation: 1, chunkIndex: 0 });
