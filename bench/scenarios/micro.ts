@@ -14,7 +14,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bufferView, frameBytes, frameSamples } from '../../src/audio/pcm';
 import { Resampler } from '../../src/audio/resampler';
-import { AcsMediaDecoder, encodeAudioData } from '../../src/media/codec/acs-media-codec';
+import { AcsMediaDecoder, AudioDataWriter } from '../../src/media/codec/acs-media-codec';
 import { FakeClock } from '../../src/media/pipeline/clock';
 import { Playout } from '../../src/media/pipeline/playout';
 import { TextChunker } from '../../src/media/pipeline/text-chunker';
@@ -28,6 +28,8 @@ const RATE = 16_000;
 const FRAME_BYTES = frameBytes(RATE); // 640
 const FRAME_SAMPLES = frameSamples(RATE); // 320
 const FRAME_BUDGET_US = 20_000;
+/** The media gateway sends AudioData as text frames, also when it hands over the bytes. */
+const TEXT_FRAME = { binary: false } as const;
 
 /** The per-frame stages one call pays on every frame, inbound and outbound, besides its VAD. */
 export const FLOOR_STAGES = ['codec_parse_us', 'resampler_us', 'playout_us', 'encode_send_us'] as const;
@@ -198,20 +200,29 @@ export async function run(ctx: BenchContext, options: MicroOptions = {}): Promis
   );
   next();
 
-  // encode_only_us: outbound frame → AudioData JSON text (no socket).
+  // encode_only_us: outbound frame → AudioData message bytes, as the media cascade encodes them (a
+  // per-call AudioDataWriter; released at once here, since no socket holds the buffer).
   let sink = 0;
+  const writer = new AudioDataWriter(FRAME_BYTES);
   const encodeOnly = await timeUs(
     plan,
     (i) => {
-      sink += encodeAudioData(pcm, (i % frameCount) * FRAME_BYTES, FRAME_BYTES).length;
+      const message = writer.encode(pcm, (i % frameCount) * FRAME_BYTES, FRAME_BYTES);
+      sink += message.bytes.length;
+      message.release();
     },
     step('encode'),
   );
   next();
 
-  // encode_send_us: encode + ws.send on a real server socket (framing and the socket write syscall). Sends
-  // go in bursts of 16 frames and the socket is let drain between bursts (not timed), as on a call.
+  // encode_send_us: encode + ws.send on a real server socket (framing and the socket write syscall), as
+  // the media gateway sends: a text frame whose buffer goes back to the writer once written. Sends go in
+  // bursts of 16 frames and the socket is let drain between bursts (not timed), as on a call.
   const pair = await wsPair();
+  const send = (i: number) => {
+    const message = writer.encode(pcm, (i % frameCount) * FRAME_BYTES, FRAME_BYTES);
+    pair.ws.send(message.bytes, TEXT_FRAME, message.release);
+  };
   let encodeSend: number;
   try {
     const burst = 16;
@@ -227,8 +238,7 @@ export async function run(ctx: BenchContext, options: MicroOptions = {}): Promis
     };
     const rounds: number[] = [];
     for (let k = 0; k < burstPlan.warmup; k++) {
-      for (let j = 0; j < burst; j++)
-        pair.ws.send(encodeAudioData(pcm, (j % frameCount) * FRAME_BYTES, FRAME_BYTES));
+      for (let j = 0; j < burst; j++) send(j);
       await drain();
     }
     const perRound = Math.max(1, Math.floor(bursts / plan.rounds));
@@ -237,9 +247,7 @@ export async function run(ctx: BenchContext, options: MicroOptions = {}): Promis
       let ns = 0n;
       for (let b = 0; b < perRound; b++) {
         const t0 = process.hrtime.bigint();
-        for (let j = 0; j < burst; j++, i++) {
-          pair.ws.send(encodeAudioData(pcm, (i % frameCount) * FRAME_BYTES, FRAME_BYTES));
-        }
+        for (let j = 0; j < burst; j++, i++) send(i);
         ns += process.hrtime.bigint() - t0;
         await drain();
       }
