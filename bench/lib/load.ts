@@ -7,6 +7,9 @@ import {
   encodeAudioMetadata,
   FramePacer,
   parseOutbound,
+  peekOutbound,
+  PEEK_OTHER,
+  PEEK_STOP_AUDIO,
   preEncodeFrames,
   prepareUtterance,
   simClock,
@@ -41,6 +44,10 @@ import { Histogram, OutboundJitter, seededRandom } from './load-math';
 
 const FRAME_MS = 20;
 const MAX_CATCH_UP_FRAMES = 10;
+/** Pre-encoded JSON bytes go out as text frames, as ACS sends them. */
+const TEXT = { binary: false } as const;
+const toBuffers = (data: ArrayBuffer | Buffer[]): Buffer[] =>
+  Array.isArray(data) ? data : [Buffer.from(data)];
 
 export interface LoadOptions {
   /** ws://127.0.0.1:port/api/v1/media/stream */
@@ -98,7 +105,9 @@ class Sink {
 interface Shared {
   options: Required<Omit<LoadOptions, 'texts' | 'seed'>>;
   utterances: PreparedUtterance[];
-  noise: string[];
+  /** Each utterance's pre-encoded frames as bytes (sent as text frames: no per-send UTF-8 encoding). */
+  utteranceFrames: Map<PreparedUtterance, Buffer[]>;
+  noise: Buffer[];
   sink: Sink;
   random: () => number;
 }
@@ -114,6 +123,7 @@ export class LoadCall implements Tickable {
   private nextFrameAt = 0;
   private noiseIndex = 0;
   private utterance: PreparedUtterance | undefined;
+  private frames: Buffer[] = [];
   private pos = 0;
   private barge = false;
   private bargePlanned = false;
@@ -209,6 +219,7 @@ export class LoadCall implements Tickable {
   private startUtterance(barge: boolean): void {
     const { utterances, random, sink } = this.shared;
     this.utterance = utterances[Math.floor(random() * utterances.length)];
+    this.frames = this.shared.utteranceFrames.get(this.utterance)!;
     this.pos = 0;
     this.barge = barge;
     this.bargePlanned = false;
@@ -224,12 +235,12 @@ export class LoadCall implements Tickable {
   private sendFrame(at: number): void {
     const u = this.utterance;
     if (!u) {
-      this.ws.send(this.shared.noise[this.noiseIndex]);
+      this.ws.send(this.shared.noise[this.noiseIndex], TEXT);
       this.noiseIndex = (this.noiseIndex + 1) % this.shared.noise.length;
       return;
     }
     const pos = this.pos++;
-    this.ws.send(u.frames[pos]);
+    this.ws.send(this.frames[pos], TEXT);
     if (u.bounds) {
       if (pos === u.bounds.onsetFrame) this.speechOnsetAt = at;
       if (pos === u.bounds.endFrame) {
@@ -238,7 +249,7 @@ export class LoadCall implements Tickable {
         this.replyStartedAt = undefined;
       }
     }
-    if (this.pos >= u.frames.length) {
+    if (this.pos >= this.frames.length) {
       this.utterance = undefined;
       this.turnsDone++;
       this.state = 'reply';
@@ -251,11 +262,20 @@ export class LoadCall implements Tickable {
   private readonly onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     if (isBinary) return;
     const now = simClock();
-    const msg = parseOutbound(data.toString());
+    // The service's own shapes are read from the bytes (no string, no JSON); anything else is parsed.
+    let audioBytes = Buffer.isBuffer(data) ? peekOutbound(data) : PEEK_OTHER;
+    if (audioBytes === PEEK_OTHER) {
+      const msg = parseOutbound(
+        Buffer.isBuffer(data) ? data.toString() : Buffer.concat(toBuffers(data)).toString(),
+      );
+      if (msg.kind === 'AudioData') audioBytes = base64ByteLength(msg.base64);
+      else if (msg.kind === 'StopAudio') audioBytes = PEEK_STOP_AUDIO;
+      else return;
+    }
     const sink = this.shared.sink;
-    if (msg.kind === 'AudioData') {
+    if (audioBytes >= 0) {
       sink.framesReceived++;
-      const durationMs = (base64ByteLength(msg.base64) / 2 / this.shared.options.sampleRate) * 1000;
+      const durationMs = (audioBytes / 2 / this.shared.options.sampleRate) * 1000;
       const newReply = now - this.lastAudioAt >= 200 || this.stopSinceLastAudio;
       if (this.replyStartedAt === undefined && now >= this.replyAfter && newReply) {
         this.replyStartedAt = now;
@@ -267,7 +287,7 @@ export class LoadCall implements Tickable {
       this.lastAudioAt = now;
       this.stopSinceLastAudio = false;
       this.jitter.onFrame(now, durationMs);
-    } else if (msg.kind === 'StopAudio') {
+    } else if (audioBytes === PEEK_STOP_AUDIO) {
       sink.stopAudio++;
       this.jitter.onStop();
       this.stopSinceLastAudio = true;
@@ -409,7 +429,8 @@ export class LoadGenerator {
         replyTimeoutMs: options.replyTimeoutMs ?? 10_000,
       },
       utterances,
-      noise: preEncodeFrames(bufferView(comfortNoise(sampleRate)), sampleRate),
+      utteranceFrames: new Map(utterances.map((u) => [u, u.frames.map((f) => Buffer.from(f))])),
+      noise: preEncodeFrames(bufferView(comfortNoise(sampleRate)), sampleRate).map((f) => Buffer.from(f)),
       sink: this.sink,
       random: seededRandom(options.seed ?? 7),
     };

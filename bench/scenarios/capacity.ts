@@ -96,6 +96,10 @@ export interface CapacityOptions {
   serviceNodeFlags?: string[];
   /** Writes the service's stdout there (use with the --trace-gc node flag). */
   traceGcFile?: string;
+  /** Node flags for the load generator (its own --cpu-prof or --trace-gc, to see what disturbs it). */
+  generatorNodeFlags?: string[];
+  /** Writes the load generator's stdout there (use with --trace-gc in generatorNodeFlags). */
+  generatorTraceGcFile?: string;
   /** Started before the service (the sdk fakes); closed at the end. */
   before?: () => Promise<{ env: Record<string, string>; close: () => Promise<void> }>;
   label?: string;
@@ -151,12 +155,13 @@ export async function startGenerator(
   url: string,
   bargeInProbability = 0.3,
   cpu: number | undefined = 1,
+  nodeFlags: string[] = [],
 ): Promise<{ generator: BenchChild; prepared: PrepareResult }> {
   const generator = BenchChild.spawn({
     name: 'load generator',
     entry: 'bench/lib/load.ts',
     cpu,
-    nodeFlags: NODE_FLAGS,
+    nodeFlags: [...NODE_FLAGS, ...nodeFlags],
   });
   try {
     const prepared = await generator.request<PrepareResult>(
@@ -201,8 +206,17 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
       service.child.stdout?.on('data', (chunk: Buffer) => out.write(chunk));
     }
     const url = `ws://127.0.0.1:${started.port}/api/v1/media/stream`;
-    const gen = await startGenerator(url, options.bargeInProbability ?? (ctx.quick ? 0.5 : 0.3));
+    const gen = await startGenerator(
+      url,
+      options.bargeInProbability ?? (ctx.quick ? 0.5 : 0.3),
+      1,
+      options.generatorNodeFlags,
+    );
     generator = gen.generator;
+    if (options.generatorTraceGcFile) {
+      const out = createWriteStream(options.generatorTraceGcFile);
+      generator.child.stdout?.on('data', (chunk: Buffer) => out.write(chunk));
+    }
     const pinned = service.pinned && generator.pinned;
     if (!pinned) notes.push('taskset unavailable: service and generator ran unpinned');
     ctx.log(
@@ -361,7 +375,7 @@ export function standaloneContext(quick: boolean): BenchContext {
   };
 }
 
-// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE]
+// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE] [--generator-trace-gc FILE] [--generator-cpu-prof DIR] [--service-v8 flag,flag=value]
 if (require.main === module) {
   standalone('capacity', (ctx, flags) => {
     const steps = flags.steps?.split(',').map(Number);
@@ -377,6 +391,14 @@ if (require.main === module) {
         ...(flags['trace-gc'] ? ['--trace-gc'] : []),
         ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []),
         ...(flags['semi-space-mb'] ? [`--max-semi-space-size=${Number(flags['semi-space-mb'])}`] : []),
+        // --service-v8 a,b=1: more V8 / Node flags for the service (written without their leading --).
+        ...(flags['service-v8'] ? flags['service-v8'].split(',').map((f) => `--${f}`) : []),
+      ],
+      // The same for the load generator: --generator-trace-gc FILE, --generator-cpu-prof DIR.
+      ...(flags['generator-trace-gc'] ? { generatorTraceGcFile: flags['generator-trace-gc'] } : {}),
+      generatorNodeFlags: [
+        ...(flags['generator-trace-gc'] ? ['--trace-gc'] : []),
+        ...(flags['generator-cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['generator-cpu-prof']] : []),
       ],
     });
   });

@@ -115,6 +115,35 @@ export function parseOutbound(raw: string): OutboundMessage {
   }
 }
 
+const FAST_AUDIO_BYTES = Buffer.from(FAST_AUDIO, 'latin1');
+const FAST_STOP_BYTES = Buffer.from(FAST_STOP, 'latin1');
+/** peekOutbound: a StopAudio in the service's own shape. */
+export const PEEK_STOP_AUDIO = -1;
+/** peekOutbound: not one of the two fast shapes (use parseOutbound on the text). */
+export const PEEK_OTHER = -2;
+
+/**
+ * parseOutbound's fast shapes read from the frame bytes, for a client that receives thousands of frames
+ * a second (the load generator): the decoded audio byte count of an AudioData, PEEK_STOP_AUDIO, or
+ * PEEK_OTHER. Allocates nothing; gives what parseOutbound gives for the same text.
+ */
+export function peekOutbound(raw: Buffer): number {
+  const head = FAST_AUDIO_BYTES.length;
+  const n = raw.length;
+  if (n >= head + 3 && raw.compare(FAST_AUDIO_BYTES, 0, head, 0, head) === 0) {
+    const end = raw.indexOf(0x22, head);
+    if (end === n - 3 && raw[n - 2] === 0x7d && raw[n - 1] === 0x7d) {
+      const chars = end - head;
+      if (chars === 0) return 0;
+      const padding = raw[end - 1] === 0x3d ? (raw[end - 2] === 0x3d ? 2 : 1) : 0;
+      return Math.floor((chars * 3) / 4) - padding;
+    }
+  }
+  const stop = FAST_STOP_BYTES.length;
+  if (n >= stop && raw.compare(FAST_STOP_BYTES, 0, stop, 0, stop) === 0) return PEEK_STOP_AUDIO;
+  return PEEK_OTHER;
+}
+
 /** Decoded size of a padded base64 string, without decoding it. */
 export function base64ByteLength(base64: string): number {
   const n = base64.length;

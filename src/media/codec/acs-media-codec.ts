@@ -308,7 +308,9 @@ export class AcsMediaDecoder {
             silent = this.bool();
             if (silent === undefined) return undefined;
           } else {
-            if (!this.str()) return undefined;
+            // The audio payload is scanned natively for its closing quote; base64() then rejects any
+            // byte outside the alphabet (an escape, a control or non-ASCII byte → the general parser).
+            if (!(field === 0 ? this.rawStr() : this.str())) return undefined;
             if (field === 0) {
               data = this.strStart;
               dataEnd = this.strEnd;
@@ -392,6 +394,17 @@ export class AcsMediaDecoder {
     return false;
   }
 
+  /** A string whose bytes the caller validates: its bounds in strStart / strEnd (no escape can end it). */
+  private rawStr(): boolean {
+    if (!this.punct(0x22)) return false;
+    const end = this.bytes.indexOf(0x22, this.pos);
+    if (end < 0) return false;
+    this.strStart = this.pos;
+    this.strEnd = end;
+    this.pos = end + 1;
+    return true;
+  }
+
   private bool(): boolean | undefined {
     this.space();
     const b = this.bytes;
@@ -430,18 +443,24 @@ export class AcsMediaDecoder {
     const out = (n / 4) * 3 - padding;
     if (out > this.scratch.length) this.scratch = Buffer.alloc(Math.max(out, this.scratch.length * 2));
     const scratch = this.scratch;
+    const V = BASE64_VALUES;
+    // Whole quads without per-quad branches: a -1 (not in the alphabet) anywhere makes v negative.
+    const whole = padding > 0 ? end - 4 : end;
     let o = 0;
-    for (let i = start; i < end; i += 4) {
-      const last = i + 4 === end;
-      const c0 = BASE64_VALUES[b[i]];
-      const c1 = BASE64_VALUES[b[i + 1]];
-      const c2 = last && padding === 2 ? 0 : BASE64_VALUES[b[i + 2]];
-      const c3 = last && padding > 0 ? 0 : BASE64_VALUES[b[i + 3]];
-      if ((c0 | c1 | c2 | c3) < 0) return -1;
-      const v = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3;
+    for (let i = start; i < whole; i += 4) {
+      const v = (V[b[i]] << 18) | (V[b[i + 1]] << 12) | (V[b[i + 2]] << 6) | V[b[i + 3]];
+      if (v < 0) return -1;
+      scratch[o] = v >>> 16;
+      scratch[o + 1] = v >>> 8;
+      scratch[o + 2] = v;
+      o += 3;
+    }
+    if (padding > 0) {
+      const i = end - 4;
+      const v = (V[b[i]] << 18) | (V[b[i + 1]] << 12) | (padding === 2 ? 0 : V[b[i + 2]] << 6);
+      if (v < 0) return -1;
       scratch[o++] = v >>> 16;
-      if (o < out) scratch[o++] = (v >>> 8) & 0xff;
-      if (o < out) scratch[o++] = v & 0xff;
+      if (padding === 1) scratch[o] = v >>> 8;
     }
     return out;
   }

@@ -8,6 +8,9 @@ import {
   encodeAudioData,
   encodeAudioMetadata,
   parseOutbound,
+  PEEK_OTHER,
+  PEEK_STOP_AUDIO,
+  peekOutbound,
   preEncodeFrames,
   SILENT_AUDIO_DATA,
 } from '../../../src/sim/acs-media-protocol';
@@ -87,5 +90,34 @@ describe('ACS media protocol, simulator side', () => {
 
   it('computes decoded sizes from base64 without decoding', () => {
     for (const n of [0, 1, 2, 3, 640, 641, 961]) expect(base64ByteLength(pcm(n).toString('base64'))).toBe(n);
+  });
+
+  it("reads the service's own AudioData and StopAudio shapes from the bytes as parseOutbound reads the text", () => {
+    const shapes = [
+      encodeOutbound(pcm(640), 0, 640),
+      encodeOutbound(pcm(2), 0, 2),
+      encodeOutbound(pcm(4), 0, 4),
+      STOP_AUDIO,
+      '{"kind":"AudioData","audioData":{"data":""}}',
+    ];
+    const others = [
+      '{"kind":"audioData","audioData":{"data":"AAA="}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA","silent":false}}',
+      '{"kind":"AudioData","audioData":{"data":"AA"AA"}}',
+      '{"kind":"AudioData","audioData":{"data":"AAAA"}} ',
+      '{"kind":"AudioData","audioData":{"data":"',
+      '{"kind":"Stop',
+      '{"kind":"DtmfData","dtmfData":{"data":"5"}}',
+      '',
+    ];
+    for (const text of shapes) {
+      const msg = parseOutbound(text);
+      const peeked = peekOutbound(Buffer.from(text));
+      expect([text, peeked]).toEqual([
+        text,
+        msg.kind === 'AudioData' ? base64ByteLength(msg.base64) : PEEK_STOP_AUDIO,
+      ]);
+    }
+    for (const text of others) expect([text, peekOutbound(Buffer.from(text))]).toEqual([text, PEEK_OTHER]);
   });
 });
