@@ -332,6 +332,8 @@ export class AcsMediaDecoder {
     this.space();
     if (this.pos !== this.bytes.length || !kind || !payload) return undefined;
     if (silent === true) {
+      // base64() does not run on a silent frame's payload, so its bytes are checked here as str() would.
+      if (data >= 0 && !this.plainAscii(data, dataEnd)) return undefined;
       return {
         ok: true,
         frame: {
@@ -392,6 +394,16 @@ export class AcsMediaDecoder {
       if (c < 0x20 || c > 0x7e || c === 0x5c) return false;
     }
     return false;
+  }
+
+  /** Printable ASCII without backslashes (what str() accepts) in bytes [start, end). */
+  private plainAscii(start: number, end: number): boolean {
+    const b = this.bytes;
+    for (let i = start; i < end; i++) {
+      const c = b[i];
+      if (c < 0x20 || c > 0x7e || c === 0x5c) return false;
+    }
+    return true;
   }
 
   /** A string whose bytes the caller validates: its bounds in strStart / strEnd (no escape can end it). */

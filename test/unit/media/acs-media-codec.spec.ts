@@ -265,6 +265,11 @@ describe('ACS media codec', () => {
       '{"kind":"AudioData","audioData":{"data":"AAAA"},}',
       '\ufeff{"kind":"AudioData","audioData":{"data":"AAAA"}}',
       '{"kind":"AudioData","audioData":{"data":"AAAA","extra":1}}',
+      // An escaped quote inside the payload: not the end of the string (invalid JSON here).
+      '{"kind":"AudioData","audioData":{"data":"AA\\","silent":true}}',
+      '{"kind":"AudioData","audioData":{"data":"AA\\"A","silent":true}}',
+      '{"kind":"AudioData","audioData":{"data":"A\u0001A","silent":true}}',
+      '{"kind":"AudioData","audioData":{"data":"Aé","silent":true}}',
     ];
     for (const frame of frames) {
       const fromText = outcome(new AcsMediaDecoder().decode(frame));
