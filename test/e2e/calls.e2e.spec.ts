@@ -38,13 +38,13 @@ describe('calls module against a local ACS (real Call Automation SDK)', () => {
     t.app.get(CallEventBus).on('*', (e) => {
       events.push(e);
     });
-  });
+  }, 30_000);
   beforeEach(() => {
     acs.reset();
     events = [];
   });
   afterAll(async () => {
-    await t.close();
+    await t?.close();
     await acs.close();
   });
 
@@ -406,8 +406,8 @@ describe('calls module without ACS (local driver)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({});
-  });
-  afterAll(() => t.close());
+  }, 30_000);
+  afterAll(() => t?.close());
 
   it('answers dial-out with 501 NOT_AVAILABLE naming the missing setting', async () => {
     const res = await postJson(`${t.baseUrl}/api/v1/calls`, { targetNumber: '+14255550123' });
@@ -444,10 +444,11 @@ describe('calls module: dial-out without ACS_CALLER_ID, and two replicas sharing
     };
     a = await startTestApp(env);
     b = await startTestApp(env);
-  });
+    // Two whole apps boot here: on a busy 2-core CI machine that has taken more than Jest's default 5 s.
+  }, 30_000);
   afterAll(async () => {
-    await a.close();
-    await b.close();
+    await a?.close();
+    await b?.close();
     await acs.close();
   });
 
