@@ -38,7 +38,7 @@ describe('calls module against a local ACS (real Call Automation SDK)', () => {
     t.app.get(CallEventBus).on('*', (e) => {
       events.push(e);
     });
-  }, 30_000);
+  });
   beforeEach(() => {
     acs.reset();
     events = [];
@@ -406,7 +406,7 @@ describe('calls module without ACS (local driver)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({});
-  }, 30_000);
+  });
   afterAll(() => t?.close());
 
   it('answers dial-out with 501 NOT_AVAILABLE naming the missing setting', async () => {
@@ -444,8 +444,7 @@ describe('calls module: dial-out without ACS_CALLER_ID, and two replicas sharing
     };
     a = await startTestApp(env);
     b = await startTestApp(env);
-    // Two whole apps boot here: on a busy 2-core CI machine that has taken more than Jest's default 5 s.
-  }, 30_000);
+  });
   afterAll(async () => {
     await a?.close();
     await b?.close();

@@ -5,6 +5,7 @@ import {
   frameDbfs,
   speechBounds,
 } from '../../../src/sim/energy';
+import { concatSamples } from '../../../src/audio/pcm';
 
 function tone(samples: number, amplitude: number): Int16Array {
   return Int16Array.from({ length: samples }, (_, i) =>
@@ -12,25 +13,15 @@ function tone(samples: number, amplitude: number): Int16Array {
   );
 }
 
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 describe('frame energy and end of speech', () => {
   it('finds the first and last 20 ms frames above the threshold, ignoring comfort noise around them', () => {
-    const utterance = concat(
+    const utterance = concatSamples([
       comfortNoise(320 * 5),
       tone(320 * 3, 8000),
       comfortNoise(320 * 2),
       tone(320 * 4, 8000),
       comfortNoise(320 * 6),
-    );
+    ]);
     expect(speechBounds(utterance, 16000)).toEqual({ onsetFrame: 5, endFrame: 13, frames: 20 });
   });
 
