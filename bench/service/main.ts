@@ -98,6 +98,7 @@ class PartialsStt extends SpeechToText {
           session.emit({ type: 'partial', text: words.slice(0, n).join(' ') });
         }
       },
+      speechStarted: (agoMs) => session.speechStarted(agoMs),
       endUtterance: () => {
         loud = 0;
         session.endUtterance();

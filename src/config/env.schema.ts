@@ -446,7 +446,7 @@ export class EnvSchema {
     minimum: 1,
     maximum: 64,
     description:
-      'Embedded speech-to-text decoders at most (≈100 MB of memory each); calls beyond it wait for a free decoder.',
+      'Embedded speech-to-text decoders at most (≈100 MB of memory each). A call holds one only while its caller speaks (VAD onset to final), so a few serve many calls; an utterance beyond it waits for a free decoder.',
   })
   @IsInt()
   @Min(1)

@@ -11,6 +11,17 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const PATH = '/api/v1/media/stream';
 
+/** The service's log lines of one call, a line each (message and the fields that tell the story). */
+function callLog(t: TestApp, callConnectionId: string): string {
+  return t.logs.lines
+    .filter((l) => l.callConnectionId === callConnectionId)
+    .map((l) => {
+      const { msg, time, level, callConnectionId: _c, sessionId: _s, traceId: _t, spanId: _p, ...rest } = l;
+      return `${String(time)} ${String(level)} ${String(msg)} ${JSON.stringify(rest)}`;
+    })
+    .join('\n');
+}
+
 describe('voxline simulate-call against the whole app (embedded engines)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'voxline-sim-'));
   let t: TestApp;
@@ -57,7 +68,9 @@ describe('voxline simulate-call against the whole app (embedded engines)', () =>
     const context = report.session?.context ?? {};
     // On failure, say how the call went: what the service heard and what the agent answered.
     if (!context.claimNumber)
-      throw new Error(`no claim number in the session; the call:\n${summarize(report)}`);
+      throw new Error(
+        `no claim number in the session; the call:\n${summarize(report)}\nthe service's log of it:\n${callLog(t, 'local-sim-e2e-insurance')}`,
+      );
     expect({ authenticated: context.authenticated, claimNumber: context.claimNumber }).toEqual({
       authenticated: true,
       claimNumber: expect.stringMatching(/^CLM-\d{6}$/),

@@ -132,6 +132,8 @@ export class FakeStt extends SpeechToText {
 
 export class FakeSttSession implements SttSession {
   frames = 0;
+  /** agoMs of every speechStarted() call. */
+  readonly speechStarts: number[] = [];
   endUtterances = 0;
   closed = false;
   readonly expected: ExpectedInput[] = [];
@@ -144,6 +146,9 @@ export class FakeSttSession implements SttSession {
   }
   write(): void {
     if (!this.closed) this.frames++;
+  }
+  speechStarted(agoMs: number): void {
+    this.speechStarts.push(agoMs);
   }
   endUtterance(): void {
     const n = this.endUtterances++;

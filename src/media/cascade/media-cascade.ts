@@ -143,6 +143,8 @@ export class MediaCascade implements MediaCallHandler {
   private reply: Reply | undefined;
   private interruption: Interruption | undefined;
   private callerSpeaking = false;
+  /** Onset of the caller's current speech on the caller-audio timeline (streamMs). */
+  private speechOnsetMs = 0;
   private speechEndAt: number | undefined;
   private vadSpan: Span | undefined;
   private utterance = '';
@@ -283,7 +285,12 @@ export class MediaCascade implements MediaCallHandler {
   private async openStt(): Promise<SttSession> {
     const expected = this.state ? this.orchestrator!.expectedInput(this.state) : undefined;
     // Not an AbortSignal: a session's signal aborts the session itself, for its whole life.
-    const opening = this.deps.stt.open({ sampleRate: this.sampleRate, ...(expected ? { expected } : {}) });
+    // Gated: the VAD tells the engine where utterances start and end (the embedded one decodes only those).
+    const opening = this.deps.stt.open({
+      sampleRate: this.sampleRate,
+      gated: true,
+      ...(expected ? { expected } : {}),
+    });
     try {
       return await withTimeout(
         opening,
@@ -306,6 +313,8 @@ export class MediaCascade implements MediaCallHandler {
     stt.onEvent((e) => {
       if (this.stt === stt) this.onStt(e);
     });
+    // Reopened while the caller speaks: the new session starts at the onset, as far as it has the audio.
+    if (this.callerSpeaking) stt.speechStarted(this.streamMs - this.speechOnsetMs);
   }
 
   /** The agent's call actions wait until the reply that announces them (the current one) has been heard. */
@@ -394,14 +403,18 @@ export class MediaCascade implements MediaCallHandler {
   /** From process() or, for batching drivers, a moment later: times are on the caller-audio timeline. */
   private readonly onVadEvent = (event: VadEvent): void => {
     if (this.closed) return;
-    const at = this.deps.clock.now() - (this.streamMs - event.atMs);
-    if (event.type === 'speech_start') this.onSpeechStart(at);
+    const agoMs = this.streamMs - event.atMs;
+    const at = this.deps.clock.now() - agoMs;
+    if (event.type === 'speech_start') this.onSpeechStart(at, event.atMs);
     else this.onSpeechEnd(at, event.durationMs);
   };
 
-  private onSpeechStart(onsetAt: number): void {
+  private onSpeechStart(onsetAt: number, onsetStreamMs: number): void {
     const { clock, config, connection } = this.deps;
     this.callerSpeaking = true;
+    this.speechOnsetMs = onsetStreamMs;
+    // The STT has every frame up to streamMs (audio() writes it before the VAD sees the frame).
+    this.stt?.speechStarted(this.streamMs - onsetStreamMs);
     this.clearTimer(this.finalTimer);
     this.clearTimer(this.silenceTimer);
     this.awaitingFinal = false;
@@ -645,6 +658,10 @@ export class MediaCascade implements MediaCallHandler {
       // A cut reply's conversation edit waits for the orchestrator: it may have been mid-tool.
       if (reply.heard !== undefined) this.applyHeard(reply);
     }
+    // The conversation is settled for this turn: what the caller is asked next decides the grammar of
+    // their next utterance. Set now, before the reply plays (also when it was cut or failed), so that
+    // no answer, however quick, is heard with the grammar of the previous question.
+    if (!this.closed) this.stt?.setExpectedInput(orchestrator.expectedInput(this.state!));
     // Synthesis in flight finishes (or sees the abort) before anything else is said in this reply.
     await speaking;
     try {
@@ -652,8 +669,6 @@ export class MediaCascade implements MediaCallHandler {
       if (reply.failure) {
         if (reply.span) reply.span.setAttribute('rt.failure', reply.failure);
         await this.respondToFailure(reply, reply.failure);
-      } else {
-        this.stt?.setExpectedInput(orchestrator.expectedInput(this.state!));
       }
     } finally {
       this.finishReply(reply);

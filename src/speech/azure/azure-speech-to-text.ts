@@ -213,6 +213,9 @@ class AzureSttSession implements SttSession {
     }
   }
 
+  /** Azure segments the stream itself (it is billed and decodes all of it): a VAD onset changes nothing. */
+  speechStarted(): void {}
+
   /**
    * Does not flush: Azure ends phrases on its own silence detection (segmentationSilenceMs) and the media
    * path keeps writing the caller's silence, which is what it needs; the SDK's push stream cannot be

@@ -24,6 +24,12 @@ export interface SttSessionOptions {
   expected?: ExpectedInput;
   /** Aborts the session (same as abort()). */
   signal?: AbortSignal;
+  /**
+   * The owner runs a VAD: it calls speechStarted() when the caller starts speaking and endUtterance()
+   * when they stop. Engines that decode continuously may then skip the audio between utterances (the
+   * embedded engine does: noise between turns can no longer turn into words, and costs no decoding).
+   */
+  gated?: boolean;
 }
 
 export type SttEvent =
@@ -49,6 +55,12 @@ export type SttListener = (event: SttEvent) => void;
  */
 export interface SttSession {
   write(frame: Buffer): void;
+  /**
+   * The turn detector heard speech begin `agoMs` milliseconds of written audio ago. A gated session
+   * starts its utterance there (with a short lead-in) and uses the expected input set by then; engines
+   * that segment for themselves ignore it.
+   */
+  speechStarted(agoMs: number): void;
   endUtterance(): void;
   setExpectedInput(expected: ExpectedInput): void;
   onEvent(listener: SttListener): void;

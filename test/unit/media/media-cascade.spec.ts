@@ -305,6 +305,36 @@ describe('MediaCascade (fake clock, fake providers)', () => {
       expect(h.stt.session.expected.at(-1)).toBe('digits');
     });
 
+    it('sets the next expected input as soon as the agent’s turn is decided, before its reply has been synthesized', async () => {
+      const h = harness({ cached: [GREETING], transcripts: () => 'alice brown' });
+      h.tts.hangWhen = (text) => text.includes('ZIP');
+      await h.pastGreeting();
+      await h.feed(500, true);
+      await h.until(() => h.tts.requests.some((r) => r.text.includes('ZIP')));
+      await h.until(() => h.model.calls.length === 1 && h.stt.session.expected.length > 1, 1_000);
+      // The question is still being synthesized (it never finishes here): an answer, however quick,
+      // is already heard with the digits grammar.
+      expect(h.tts.requests.find((r) => r.text.includes('ZIP'))).toMatchObject({ aborted: false, chunks: 0 });
+      expect(h.stt.session.expected).toEqual(['name', 'digits']);
+    });
+
+    it('opens a gated STT session and tells it where the caller’s speech began, in written audio', async () => {
+      const h = harness({ cached: [GREETING], transcripts: () => 'alice brown' });
+      await h.pastGreeting();
+      expect(h.stt.session.options.gated).toBe(true);
+      let written = 0;
+      while (h.stt.session.speechStarts.length === 0 && written < 50) {
+        await h.feed(20, true);
+        written++;
+      }
+      // The VAD confirms speech after BARGE_IN_MIN_MS; its onset is the first speech frame.
+      expect(h.stt.session.speechStarts).toEqual([written * 20]);
+      expect(written * 20).toBeGreaterThanOrEqual(h.config.media.bargeInMinMs);
+      await h.feed(1000);
+      expect(h.stt.session.speechStarts).toHaveLength(1);
+      expect(h.stt.session.endUtterances).toBe(1);
+    });
+
     it('takes DTMF digits as a caller turn on #', async () => {
       const h = harness({ cached: [GREETING] });
       await h.pastGreeting();

@@ -15,11 +15,18 @@ export interface DecoderWorkerData {
   partialIntervalMs: number;
   /** An utterance this long is closed by the worker (final if it recognised something). */
   maxUtteranceMs: number;
+  /** While decoding, the worker says it is alive at least this often (the owner's watchdog). */
+  heartbeatMs: number;
 }
 
 export type ToWorker =
-  /** A new session on this decoder: resets the session clock. */
-  | { type: 'open'; expected: ExpectedInput }
+  /**
+   * A new session on this decoder: resets the session clock. A gated session sends audio only from
+   * 'start' to 'end'; an ungated one decodes all of it, an utterance opening with the first audio.
+   */
+  | { type: 'open'; expected: ExpectedInput; gated: boolean }
+  /** Gated sessions: an utterance starts with the audio that follows, `atSamples` into the session. */
+  | { type: 'start'; atSamples: number }
   | { type: 'audio'; pcm: ArrayBuffer }
   /** End of the current utterance: always answered by exactly one 'final'. */
   | { type: 'end' }
@@ -49,6 +56,8 @@ export type FromWorker =
   | ({ type: 'final' } & FinalResult)
   | { type: 'closed' }
   | { type: 'pong' }
+  /** Still decoding (a backlog of audio): alive, only behind. */
+  | { type: 'alive' }
   /** The decoder failed; the main thread treats the worker as broken. */
   | { type: 'error'; message: string };
 
@@ -58,16 +67,18 @@ const SAMPLES_PER_FRAME = 160;
 class DecoderWorker {
   private readonly decoder: NativeDecoder;
   private expected: GrammarName | null = null;
+  private gated = false;
   private inUtterance = false;
   /** Samples written in this session, and where the current utterance started. */
   private sessionSamples = 0;
   private utteranceStart = 0;
   private lastPartial = '';
   private lastPartialAt = 0;
+  private lastPostAt = performance.now();
 
   constructor(
     private readonly options: DecoderWorkerData,
-    private readonly post: (message: FromWorker) => void,
+    private readonly send: (message: FromWorker) => void,
   ) {
     this.decoder = new NativeDecoder({ modelDir: options.modelDir });
     for (const [name, jsgf] of Object.entries(GRAMMARS)) this.decoder.addGrammar(name, jsgf);
@@ -79,7 +90,13 @@ class DecoderWorker {
         this.abandonUtterance();
         this.sessionSamples = 0;
         this.expected = grammarFor(message.expected);
+        this.gated = message.gated;
         this.post({ type: 'opened' });
+        return;
+      case 'start':
+        this.abandonUtterance();
+        this.sessionSamples = message.atSamples;
+        this.startUtterance();
         return;
       case 'audio':
         this.audio(new Int16Array(message.pcm));
@@ -104,11 +121,18 @@ class DecoderWorker {
     }
   }
 
+  private post(message: FromWorker): void {
+    this.lastPostAt = performance.now();
+    this.send(message);
+  }
+
   private audio(pcm: Int16Array): void {
     if (!this.inUtterance) this.startUtterance();
     this.decoder.process(pcm);
     this.sessionSamples += pcm.length;
     const now = performance.now();
+    // Working through a backlog (a slow machine, a burst): tell the owner's watchdog we are not hung.
+    if (now - this.lastPostAt >= this.options.heartbeatMs) this.post({ type: 'alive' });
     if (this.sessionSamples - this.utteranceStart >= this.options.maxUtteranceMs * SAMPLES_PER_MS) {
       this.closeLongUtterance();
       return;
@@ -124,13 +148,14 @@ class DecoderWorker {
   }
 
   /**
-   * The new grammar applies at once if the current utterance has recognised nothing yet (audio keeps
-   * flowing between turns, so an utterance of silence is usually open when the agent asks its
-   * question); otherwise the caller is already talking and it applies from the next utterance.
+   * Gated: the new grammar applies from the next 'start' (an utterance in progress is the caller
+   * speaking). Ungated, audio keeps flowing between turns, so an utterance of silence is usually open
+   * when the agent asks its question: the grammar applies at once if that utterance has recognised
+   * nothing yet, otherwise from the next utterance.
    */
   private expect(search: GrammarName | null): void {
     this.expected = search;
-    if (this.inUtterance && this.decoder.hypothesis() === '') this.abandonUtterance();
+    if (!this.gated && this.inUtterance && this.decoder.hypothesis() === '') this.abandonUtterance();
   }
 
   private startUtterance(): void {

@@ -64,6 +64,8 @@ export class PocketsphinxDecoder {
   private brokenBy: DomainError | undefined;
   private disposing = false;
   private alive = true;
+  /** Last message from the worker (Date.now()): a worker that keeps talking is behind, not hung. */
+  private lastHeardAt = Date.now();
   private readonly exited: Promise<void>;
 
   private constructor(
@@ -99,6 +101,7 @@ export class PocketsphinxDecoder {
       modelDir: options.modelDir,
       partialIntervalMs: settings.partialIntervalMs,
       maxUtteranceMs: settings.maxUtteranceMs,
+      heartbeatMs: Math.max(50, Math.floor(settings.watchdogMs / 3)),
     };
     const worker = new Worker(entry.file, { workerData, execArgv: entry.execArgv });
     const info = await new Promise<DecoderInfo>((resolve, reject) => {
@@ -154,9 +157,9 @@ export class PocketsphinxDecoder {
   }
 
   /** Attaches a session: resets the worker's session state and starts the keep-alive pings. */
-  async open(expected: ExpectedInput, listener: DecoderListener): Promise<void> {
+  async open(expected: ExpectedInput, listener: DecoderListener, gated = false): Promise<void> {
     this.listener = listener;
-    await this.request({ type: 'open', expected }, 'opened');
+    await this.request({ type: 'open', expected, gated }, 'opened');
     this.pinger = setInterval(() => {
       if (!this.pending.some((p) => p.reply === 'pong'))
         void this.request({ type: 'ping' }, 'pong').catch(() => undefined);
@@ -168,6 +171,12 @@ export class PocketsphinxDecoder {
   write(pcm: Int16Array): void {
     if (this.brokenBy) return;
     this.post({ type: 'audio', pcm: pcm.buffer as ArrayBuffer }, [pcm.buffer as ArrayBuffer]);
+  }
+
+  /** Gated sessions: the audio written next starts an utterance, `atSamples` into the session. */
+  startUtterance(atSamples: number): void {
+    if (this.brokenBy) return;
+    this.post({ type: 'start', atSamples });
   }
 
   /** Requests the final of the current utterance; it arrives through the listener. */
@@ -234,7 +243,10 @@ export class PocketsphinxDecoder {
   }
 
   private onMessage(message: FromWorker): void {
+    this.lastHeardAt = Date.now();
     switch (message.type) {
+      case 'alive':
+        return;
       case 'partial':
         this.emit({ type: 'partial', text: message.text });
         return;
@@ -270,11 +282,13 @@ export class PocketsphinxDecoder {
       this.watchdog = undefined;
       const head = this.pending[0];
       if (!head) return;
-      const late = Date.now() - head.deadline;
+      // A worker that answers late but keeps saying it is alive (heartbeats while it works through a
+      // backlog) is slow, not hung: replacing it would only add the cost of a new decoder to the load.
+      const late = Date.now() - Math.max(head.deadline, this.lastHeardAt + this.options.watchdogMs);
       if (late >= 0) {
         // Fail the session now; dispose() then gives the worker a last chance to free its decoder.
         this.fail(
-          `pocketsphinx worker did not answer '${head.reply}' within ${this.options.watchdogMs} ms`,
+          `pocketsphinx worker did not answer '${head.reply}' and was silent for ${this.options.watchdogMs} ms`,
           undefined,
           'PROVIDER_TIMEOUT',
         );
