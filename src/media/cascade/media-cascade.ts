@@ -21,6 +21,7 @@ import type {
 import { recordSpanError, startSpan } from '../../telemetry/spans';
 import { AudioDataWriter, STOP_AUDIO, type InboundFrame } from '../codec/acs-media-codec';
 import type { MediaCallHandler, MediaConnection } from '../media-call';
+import type { Pacer } from '../pipeline/pacer';
 import type { Clock, TimerHandle } from '../pipeline/clock';
 import { FRAME_MS, Playout } from '../pipeline/playout';
 import { TextChunker } from '../pipeline/text-chunker';
@@ -54,6 +55,8 @@ export interface CascadeDeps {
   observeTurn?: (metrics: TurnMetrics) => void;
   /** How late each playout pacing timer fired (ms), for the replica's pacing statistics. */
   onPacing?: (lateMs: number) => void;
+  /** The process's shared pacing timer (default: a clock timer per frame). */
+  pacer?: Pacer;
 }
 
 const DTMF_SUBMIT_TIMEOUT_MS = 3000;
@@ -236,6 +239,7 @@ export class MediaCascade implements MediaCallHandler {
         onFirstFrame: (generation, at) => this.onFirstFrame(generation, at),
         onIdle: () => this.onPlayoutIdle(),
         ...(deps.onPacing ? { onPacing: deps.onPacing } : {}),
+        ...(deps.pacer ? { pacer: deps.pacer } : {}),
       });
       this.orchestrator = deps.orchestrator(this.heldCallControl());
       // The greeting starts before the engines finish opening: it only needs TTS.

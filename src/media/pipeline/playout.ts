@@ -1,4 +1,5 @@
-import type { Clock, TimerHandle } from './clock';
+import type { Clock } from './clock';
+import { ClockPacer, PacerTimer, type Pacer } from './pacer';
 
 /**
  * Per-call outbound audio queue. TTS PCM of any size goes in; exact 20 ms frames go out, paced so that
@@ -24,6 +25,11 @@ export interface PlayoutOptions {
   frameBytes: number;
   /** How far ahead of real time audio may be sent (e.g. 100). */
   leadMs: number;
+  /**
+   * Fires the pacing timer; the service shares one between all calls (SharedPacer). Default: a timer of
+   * `clock` per frame.
+   */
+  pacer?: Pacer;
   /** Sends one frame: `frame[byteOffset, byteOffset + byteLength)`. Valid during the call only. */
   send: (frame: Buffer, byteOffset: number, byteLength: number) => void;
   /** First frame of a generation sent (e2e_latency_ms / greeting_ttfb_ms). */
@@ -109,8 +115,8 @@ export class Playout {
   private inflightLength = 0;
   private runStart = 0;
   private runSent = 0;
-  private timer: TimerHandle;
-  private hasTimer = false;
+  private readonly pacer: Pacer;
+  private readonly timer: PacerTimer;
   /** Deadline of the armed timer when it sends a due frame (NaN for the end-of-run timer). */
   private timerDue = Number.NaN;
   private paused: CutPoint | undefined;
@@ -128,6 +134,8 @@ export class Playout {
       throw new RangeError(`frameBytes must be a positive even number, got ${options.frameBytes}`);
     }
     this.clock = options.clock;
+    this.pacer = options.pacer ?? new ClockPacer(options.clock);
+    this.timer = new PacerTimer(this.onTimer);
     this.frameBytes = options.frameBytes;
     this.leadMs = Math.max(0, options.leadMs);
     // In flight is bounded by lead/20 + 2 frames; the ring grows if a caller's clock says otherwise.
@@ -397,11 +405,11 @@ export class Playout {
     if (this.closed || this.paused) return;
     if (this.queue.length > 0) {
       // Next frame is due when its slot comes within the lead: scheduled on the ideal timeline, no drift.
-      this.setTimer(this.runEnd() - this.leadMs, now);
       this.timerDue = this.runEnd() - this.leadMs;
+      this.pacer.arm(this.timer, this.timerDue);
     } else if (now < this.runEnd()) {
-      this.setTimer(this.runEnd(), now);
       this.timerDue = Number.NaN;
+      this.pacer.arm(this.timer, this.runEnd());
     } else {
       this.cancelTimer();
       if (this.active) {
@@ -475,21 +483,11 @@ export class Playout {
     this.inflightLength--;
   }
 
-  private setTimer(at: number, now: number): void {
-    this.cancelTimer();
-    // At least 1 ms: Node may fire a timer slightly before performance.now() reaches its deadline.
-    this.timer = this.clock.setTimeout(this.onTimer, Math.max(1, Math.ceil(at - now - EPSILON)));
-    this.hasTimer = true;
-  }
-
   private cancelTimer(): void {
-    if (!this.hasTimer) return;
-    this.clock.clearTimeout(this.timer);
-    this.hasTimer = false;
+    this.pacer.disarm(this.timer);
   }
 
   private readonly onTimer = (): void => {
-    this.hasTimer = false;
     if (this.options.onPacing && !Number.isNaN(this.timerDue)) {
       this.options.onPacing(this.clock.now() - this.timerDue);
     }

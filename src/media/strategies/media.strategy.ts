@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AppConfig } from '../../config';
 import { DomainError } from '../../common/errors';
@@ -15,6 +15,7 @@ import { MediaCascade } from '../cascade/media-cascade';
 import { PHRASES, PhraseCache } from '../cascade/phrases';
 import { StreamingModeStrategy, type MediaCallHandler, type MediaConnection } from '../media-call';
 import { systemClock } from '../pipeline/clock';
+import { SharedPacer } from '../pipeline/pacer';
 import { MediaStats } from '../media-stats';
 import { TurnMetricsRecorder } from '../turn-metrics';
 
@@ -22,9 +23,11 @@ const PREWARM_TIMEOUT_MS = 30_000;
 
 /** MEDIA mode: the cascade VAD → STT → agent → TTS → paced playout, on the configured engines. */
 @Injectable()
-export class MediaStrategy extends StreamingModeStrategy implements OnApplicationBootstrap {
+export class MediaStrategy extends StreamingModeStrategy implements OnApplicationBootstrap, OnModuleDestroy {
   readonly mode = 'media' as const;
   readonly phrases = new PhraseCache();
+  /** One pacing timer for the playouts of all calls (instead of a timer per call per frame). */
+  readonly pacer: SharedPacer;
   private readonly log: Logger;
 
   constructor(
@@ -39,6 +42,13 @@ export class MediaStrategy extends StreamingModeStrategy implements OnApplicatio
   ) {
     super();
     this.log = root.child({ module: 'media' });
+    this.pacer = new SharedPacer(systemClock, (err) =>
+      this.log.error({ err }, 'a playout pacing callback threw'),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.pacer.close();
   }
 
   /** Synthesizes the default greeting and the cascade's phrases in the background (greeting_ttfb ≈ 0). */
@@ -111,6 +121,7 @@ export class MediaStrategy extends StreamingModeStrategy implements OnApplicatio
       phrases: this.phrases,
       observeTurn: this.turnMetrics.observe,
       onPacing: this.mediaStats.pacing.record,
+      pacer: this.pacer,
     });
   }
 }
