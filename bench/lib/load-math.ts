@@ -128,6 +128,38 @@ export function sloViolations(step: SloInput): string[] {
   return out;
 }
 
+/**
+ * A capacity step is measured in windows until a majority of `max` agree (two of three): one burst of
+ * host noise (the VM descheduled, a neighbour's load) then no longer decides a step alone. True while
+ * another window is needed.
+ */
+export function needsAnotherWindow(met: readonly boolean[], max = 3): boolean {
+  const majority = Math.floor(max / 2) + 1;
+  const yes = met.filter(Boolean).length;
+  return met.length < max && yes < majority && met.length - yes < majority;
+}
+
+/**
+ * The window whose figures stand for the step, so that figures and verdict agree: the majority's
+ * verdict, shown by its least favourable window when it met the SLOs (the highest jitter p99 of those
+ * that met) and by its most favourable one when it broke them (the lowest jitter p99 of those that broke).
+ */
+export function decidingWindow(
+  windows: ReadonlyArray<{ slo_met: boolean; jitter_ms: { p99: number } }>,
+): number {
+  const yes = windows.filter((w) => w.slo_met).length;
+  const met = yes * 2 > windows.length;
+  let pick = -1;
+  windows.forEach((w, i) => {
+    if (w.slo_met !== met) return;
+    const better =
+      pick < 0 ||
+      (met ? w.jitter_ms.p99 > windows[pick].jitter_ms.p99 : w.jitter_ms.p99 < windows[pick].jitter_ms.p99);
+    if (better) pick = i;
+  });
+  return pick;
+}
+
 /** Highest N among the steps that met the SLOs (0 if none). */
 export function callsPerCore(steps: ReadonlyArray<{ calls: number; slo_met?: boolean }>): number {
   return steps.reduce((best, s) => (s.slo_met && s.calls > best ? s.calls : best), 0);

@@ -7,11 +7,14 @@ import { measureWindow, standalone, startGenerator, startService } from './capac
  * local: the service on its default configuration — the embedded engines (pocketsphinx, flite, the
  * local rules model, Silero VAD) — unpinned on all CPUs, with simulated callers speaking flite-rendered
  * utterances (the load generator's conversation loop). Latencies come from the session turn metrics the
- * cascade records. Levels of 1, 2, 4, 8 concurrent calls (quick: 1, 2); `concurrent_calls` is the most
+ * cascade records. Levels of 1, 2, 4, 8, 16, 24, 32 concurrent calls (quick: 1, 2); `concurrent_calls` is the most
  * calls whose e2e_latency_ms p95 stays under 2 s. The top-level latencies are those of the 1-call level.
  */
 
 const E2E_P95_LIMIT_MS = 2000;
+/** The service's default pool maxima (STT_POOL_MAX, TTS_POOL_MAX), kept warm for the whole run. */
+const STT_POOL = 4;
+const TTS_POOL = 4;
 
 interface Level {
   calls: number;
@@ -41,15 +44,24 @@ export async function run(
   ctx: BenchContext,
   options: { levels?: number[]; measureMs?: number } = {},
 ): Promise<LocalRunResult> {
-  const levels = options.levels ?? (ctx.quick ? [1, 2] : [1, 2, 4, 8]);
+  const levels = options.levels ?? (ctx.quick ? [1, 2] : [1, 2, 4, 8, 16, 24, 32]);
   const measureMs = options.measureMs ?? (ctx.quick ? 14_000 : 45_000);
   const notes: string[] = [];
   let service: BenchChild | undefined;
   let generator: BenchChild | undefined;
   try {
-    const started = await startService(ctx, ['--engines', 'config'], {}, [], undefined);
+    // Unpinned (null), with the decoder and synthesizer pools warm at their maximum before the first
+    // call: creating a worker under load costs seconds of CPU (more here, where workers compile the
+    // TypeScript sources) and is start-up, not the steady state measured.
+    const started = await startService(
+      ctx,
+      ['--engines', 'config'],
+      { STT_POOL_MIN_IDLE: String(STT_POOL), TTS_POOL_MIN_IDLE: String(TTS_POOL) },
+      [],
+      null,
+    );
     service = started.service;
-    const gen = await startGenerator(`ws://127.0.0.1:${started.port}/api/v1/media/stream`, 0.3, undefined);
+    const gen = await startGenerator(`ws://127.0.0.1:${started.port}/api/v1/media/stream`, 0.3, null);
     generator = gen.generator;
     // Let the greeting and phrases be pre-synthesized (MediaStrategy.prewarm) before the first call.
     await sleep(2000);

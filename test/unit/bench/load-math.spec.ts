@@ -1,4 +1,11 @@
-import { callsPerCore, Histogram, OutboundJitter, sloViolations } from '../../../bench/lib/load-math';
+import {
+  callsPerCore,
+  decidingWindow,
+  Histogram,
+  needsAnotherWindow,
+  OutboundJitter,
+  sloViolations,
+} from '../../../bench/lib/load-math';
 
 const ok = { loop_lag_ms: { p99: 5 }, jitter_ms: { p99: 3 }, overhead_ms: { p99: 2 }, dropped_frames: 0 };
 
@@ -68,5 +75,26 @@ describe('capacity SLOs', () => {
       ]),
     ).toBe(50);
     expect(callsPerCore([{ calls: 25, slo_met: false }])).toBe(0);
+  });
+
+  it('measures a step until two of three windows agree', () => {
+    expect(needsAnotherWindow([])).toBe(true);
+    expect(needsAnotherWindow([true])).toBe(true);
+    expect(needsAnotherWindow([false])).toBe(true);
+    expect(needsAnotherWindow([true, true])).toBe(false);
+    expect(needsAnotherWindow([false, false])).toBe(false);
+    expect(needsAnotherWindow([true, false])).toBe(true);
+    expect(needsAnotherWindow([false, true, true])).toBe(false);
+    expect(needsAnotherWindow([true], 1)).toBe(false);
+  });
+
+  it('shows a step by the window that decided it: the worst that met, or the best that broke', () => {
+    const w = (slo_met: boolean, p99: number) => ({ slo_met, jitter_ms: { p99 } });
+    expect(decidingWindow([w(true, 4), w(true, 7)])).toBe(1);
+    expect(decidingWindow([w(false, 30), w(false, 12)])).toBe(1);
+    // Majority met: a window that broke on something else (drops) with lower jitter is not the one shown.
+    expect(decidingWindow([w(true, 5), w(false, 3), w(true, 8)])).toBe(2);
+    expect(decidingWindow([w(false, 40), w(true, 2), w(false, 11)])).toBe(2);
+    expect(decidingWindow([w(true, 5)])).toBe(0);
   });
 });
