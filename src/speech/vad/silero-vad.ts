@@ -25,6 +25,16 @@ const STATE = 128; // per LSTM layer (2 layers)
  * in batches of 4, 36 of 8, 33 of 16, 30 of 32, no better beyond.
  */
 const MAX_BATCH = 32;
+/**
+ * After this many consecutive windows below QUIET_PROBABILITY (~1 s) the LSTM state is zeroed. Carried
+ * through seconds of a quiet line (the caller listening to the agent), the state drifts so that the
+ * next speech is recognised late: onsets measured 420–760 ms after the energy onset after 4–9 s of
+ * quiet, against 280–320 ms after a short pause or with the state reset (flite utterances, −50 to −80
+ * dBFS noise). That delay is the barge-in's. Speech decisions inside a turn are not affected: the
+ * windows must all be quiet.
+ */
+const QUIET_RESET_WINDOWS = 31;
+const QUIET_PROBABILITY = 0.15;
 /** How long a window waits for others to share its inference, unless a full batch is ready sooner. */
 export const DEFAULT_VAD_BATCH_MS = 4;
 /** Windows a stream holds for the batch in steady state; a burst (a call's start-up replay) grows it. */
@@ -229,8 +239,10 @@ export class SileroVad extends VoiceActivityDetector {
 
 class SileroStream implements VadStream {
   readonly frameMs = 20;
-  /** LSTM state [2][128], carried from window to window. */
+  /** LSTM state [2][128], carried from window to window (zeroed after a second of quiet). */
   readonly state = new Float32Array(2 * STATE);
+  /** Consecutive windows below QUIET_PROBABILITY. */
+  private quietWindows = 0;
   /** The state's two layers, as views made once (the batch copies them in every window). */
   readonly layer0 = this.state.subarray(0, STATE);
   readonly layer1 = this.state.subarray(STATE);
@@ -309,6 +321,11 @@ class SileroStream implements VadStream {
 
   /** The batch ran this stream's oldest window: decide the deferred frames that were waiting for it. */
   windowDone(probability: number): void {
+    this.quietWindows = probability < QUIET_PROBABILITY ? this.quietWindows + 1 : 0;
+    if (this.quietWindows >= QUIET_RESET_WINDOWS) {
+      this.state.fill(0);
+      this.quietWindows = 0;
+    }
     this.windowHead = (this.windowHead + 1) % this.windows.length;
     this.windowCount--;
     if (this.windowCount === 0 && this.windows.length > QUEUE_SLOTS) {
@@ -340,6 +357,7 @@ class SileroStream implements VadStream {
 
   reset(): void {
     this.state.fill(0);
+    this.quietWindows = 0;
     this.context.fill(0);
     this.windowCount = 0;
     this.windowHead = 0;

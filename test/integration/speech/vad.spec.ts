@@ -3,6 +3,7 @@ import { WebRtcVad } from '../../../src/speech/vad/webrtc-vad';
 import type { VoiceActivityDetector } from '../../../src/speech/ports';
 import { addNoise, concat, frames, rms, speak, whiteNoise } from '../../support/audio';
 import { Resampler } from '../../../src/audio/resampler';
+import { comfortNoise } from '../../../src/sim/energy';
 
 /**
  * Generated caller audio: noise, utterance, long pause, utterance, noise. Ground truth per 20 ms frame
@@ -101,6 +102,50 @@ describe('voice activity detection on generated speech with pauses and noise', (
       expect([vad.driver, r.starts.length]).toEqual([vad.driver, 2]);
       expect(r.tpr).toBeGreaterThanOrEqual(0.9);
     }
+  });
+
+  it('Silero detects speech after seconds of a quiet line as promptly as after a short pause (barge-in)', async () => {
+    // The caller's line is quiet while the agent talks; then they barge in. Carried through seconds of
+    // quiet, Silero's LSTM state used to delay the onset (up to 760 ms after these gaps, against ~300).
+    const stream = await sileroTurn.createStream(16000, {
+      minSpeechMs: 250,
+      minSilenceMs: 400,
+      paddingMs: 0,
+    });
+    const texts = [
+      'can you tell me what happens next',
+      'yes that is right thank you',
+      'my car was hit in a parking lot',
+    ];
+    const delays: Record<string, number[]> = { short: [], long: [] };
+    let frame = 0;
+    const feed = (pcm: Int16Array) => {
+      let start: number | undefined;
+      for (const f of frames(pcm)) {
+        if (stream.process(f).event?.type === 'speech_start') start ??= frame;
+        frame++;
+      }
+      return start;
+    };
+    for (const [i, text] of texts.entries()) {
+      for (const [gap, ms] of [
+        ['long', 9000],
+        ['short', 400],
+      ] as const) {
+        feed(comfortNoise(16 * ms, -70, i * 2 + ms));
+        const speech = await speak(text, 16000);
+        // The first frame with energy (flite starts with a little silence), as the simulator marks onsets.
+        const onset = frame + frames(speech).findIndex((f) => f.some((v) => Math.abs(v) > 300));
+        const started = feed(speech);
+        expect(started).toBeDefined();
+        delays[gap].push((started! + 1 - onset) * 20);
+      }
+      feed(comfortNoise(16 * 600, -70));
+    }
+    stream.close();
+    // minSpeechMs (250) + Silero's own onset (a window or two): the same after a long quiet stretch.
+    expect(Math.max(...delays.long)).toBeLessThanOrEqual(360);
+    expect(Math.max(...delays.long) - Math.min(...delays.short)).toBeLessThanOrEqual(80);
   });
 
   it('noise alone (no speech) produces no speech segment with Silero', async () => {
