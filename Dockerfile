@@ -39,6 +39,7 @@ USER 10001:10001
 EXPOSE 8080
 # Kubernetes probes (GET /health, GET /ready) decide health; no Docker HEALTHCHECK.
 HEALTHCHECK NONE
-# 64 MB semi-spaces: per-reply audio buffers die young instead of costing mark-compact pauses
+# A fixed 64 MB young generation: per-reply audio buffers die young instead of costing mark-compact
+# pauses, and a young generation that shrinks and grows again sets V8 into a loop of mark-compacts
 # (docs/benchmarks.md).
-CMD ["node", "--max-semi-space-size=64", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=64", "--min-semi-space-size=64", "dist/main.js"]
