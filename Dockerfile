@@ -39,7 +39,8 @@ USER 10001:10001
 EXPOSE 8080
 # Kubernetes probes (GET /health, GET /ready) decide health; no Docker HEALTHCHECK.
 HEALTHCHECK NONE
-# A fixed 64 MB young generation: per-reply audio buffers die young instead of costing mark-compact
-# pauses, and a young generation that shrinks and grows again sets V8 into a loop of mark-compacts
-# (docs/benchmarks.md).
-CMD ["node", "--max-semi-space-size=64", "--min-semi-space-size=64", "dist/main.js"]
+# V8 flags (docs/benchmarks.md, "Garbage collection"): a fixed 16 MB young generation (short scavenges,
+# and no shrinking and growing that starts mark-compacts); the old generation may grow to twice its live
+# size before a mark-compact, so the memory of socket reads (external, counted against that limit) does
+# not start one every few seconds.
+CMD ["node", "--max-semi-space-size=16", "--min-semi-space-size=16", "--heap-growing-percent=100", "dist/main.js"]

@@ -129,34 +129,56 @@ export function sloViolations(step: SloInput): string[] {
 }
 
 /**
- * A capacity step is measured in windows until a majority of `max` agree (two of three): one burst of
- * host noise (the VM descheduled, a neighbour's load) then no longer decides a step alone. True while
+ * A measured window's verdict. `inconclusive`: it broke the SLOs while the host stalled (the runner's
+ * idle timer was late by HOST_STALL_MS or more, bench/lib/host-stall.ts), so it says nothing about the
+ * service. A window that met the SLOs despite a stall still counts.
+ */
+export interface WindowVerdict {
+  slo_met: boolean;
+  inconclusive?: boolean;
+}
+
+/** Indices of the windows that count: the conclusive ones, or all when none is. */
+function countedWindows(windows: readonly WindowVerdict[]): number[] {
+  const conclusive = windows.flatMap((w, i) => (w.inconclusive ? [] : [i]));
+  return conclusive.length ? conclusive : windows.map((_, i) => i);
+}
+
+/**
+ * A capacity step is measured in windows until a majority of `max` conclusive windows agree (two of
+ * three): one burst of host noise (the VM descheduled, a neighbour's load) then no longer decides a
+ * step alone. Inconclusive windows are measured again, up to `maxTotal` windows in all. True while
  * another window is needed.
  */
-export function needsAnotherWindow(met: readonly boolean[], max = 3): boolean {
+export function needsAnotherWindow(windows: readonly WindowVerdict[], max = 3, maxTotal = max + 2): boolean {
+  const counted = windows.filter((w) => !w.inconclusive);
   const majority = Math.floor(max / 2) + 1;
-  const yes = met.filter(Boolean).length;
-  return met.length < max && yes < majority && met.length - yes < majority;
+  const yes = counted.filter((w) => w.slo_met).length;
+  const decided = yes >= majority || counted.length - yes >= majority || counted.length >= max;
+  return !decided && windows.length < Math.max(max, maxTotal);
 }
 
 /**
  * The window whose figures stand for the step, so that figures and verdict agree: the majority's
- * verdict, shown by its least favourable window when it met the SLOs (the highest jitter p99 of those
- * that met) and by its most favourable one when it broke them (the lowest jitter p99 of those that broke).
+ * verdict among the windows that count (a tie is a break), shown by its least favourable window when
+ * it met the SLOs (the highest jitter p99 of those that met) and by its most favourable one when it
+ * broke them (the lowest jitter p99 of those that broke).
  */
 export function decidingWindow(
-  windows: ReadonlyArray<{ slo_met: boolean; jitter_ms: { p99: number } }>,
+  windows: ReadonlyArray<WindowVerdict & { jitter_ms: { p99: number } }>,
 ): number {
-  const yes = windows.filter((w) => w.slo_met).length;
-  const met = yes * 2 > windows.length;
+  const counted = countedWindows(windows);
+  const yes = counted.filter((i) => windows[i].slo_met).length;
+  const met = yes * 2 > counted.length;
   let pick = -1;
-  windows.forEach((w, i) => {
-    if (w.slo_met !== met) return;
+  for (const i of counted) {
+    const w = windows[i];
+    if (w.slo_met !== met) continue;
     const better =
       pick < 0 ||
       (met ? w.jitter_ms.p99 > windows[pick].jitter_ms.p99 : w.jitter_ms.p99 < windows[pick].jitter_ms.p99);
     if (better) pick = i;
-  });
+  }
   return pick;
 }
 

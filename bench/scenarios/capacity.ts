@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { percentiles, round } from '../lib/stats';
 import { BenchChild, parseFlags } from '../lib/ipc';
 import type { ClientStats, PrepareResult } from '../lib/load';
+import { HOST_STALL_MS, HostStallProbe } from '../lib/host-stall';
 import { callsPerCore, decidingWindow, needsAnotherWindow, sloViolations } from '../lib/load-math';
 import type { GcSummary } from '../lib/gc-profile';
 import type { BenchContext, CapacityResult, CapacityStep } from '../lib/types';
@@ -56,10 +57,20 @@ export interface CapacityStepDetail extends CapacityStep {
   /** The windows measured for this step when there was more than one (see needsAnotherWindow). */
   windows?: Array<{
     slo_met: boolean;
+    /** Broke the SLOs while the host stalled: not counted (see needsAnotherWindow). */
+    inconclusive?: boolean;
     jitter_p99_ms: number;
     loop_lag_p99_ms: number;
+    host_stall_ms: number;
     violations?: string[];
   }>;
+  /**
+   * How late the runner's idle 5 ms timer fired in the window: the longest, and how many times by
+   * HOST_STALL_MS or more (the host not running this VM; bench/lib/host-stall.ts).
+   */
+  host_stall_ms?: { max_ms: number; stalls: number };
+  /** This window broke the SLOs during a host stall. */
+  inconclusive?: boolean;
   /** Service-side (session turn metrics) latencies, for comparison with the client-side ones. */
   server?: { e2e_latency_ms: { p50: number; p99: number }; bargein_ms: { p50: number; p99: number } };
   /** The load generator's own event-loop lag: when high, client-side figures are not trustworthy. */
@@ -114,7 +125,10 @@ export interface CapacityOptions {
   before?: () => Promise<{ env: Record<string, string>; close: () => Promise<void> }>;
   label?: string;
   bargeInProbability?: number;
-  /** Windows per step at most; a step meets the SLOs when most of them do (default 3, quick 1). */
+  /**
+   * Conclusive windows per step at most; a step meets the SLOs when most of them do (default 3, quick
+   * 1). Windows that broke the SLOs during a host stall are measured again, up to two more.
+   */
   maxWindows?: number;
   /**
    * Load before the first step, then hung up: the service's JIT warm-up and the growth of its old
@@ -130,16 +144,23 @@ const p = (values: number[]) => {
 };
 
 /**
- * V8 flags the service ships with (package.json `start`, the Dockerfile): 64 MB semi-spaces, so a
- * reply's audio buffers die young instead of being promoted and collected by mark-compact pauses
- * (measured: 4 major GC pauses over 5 ms in 20 s at 100 Silero calls with the default, none with 64).
- * The minimum is the maximum: a young generation that V8 shrinks (memory reducer) and grows again
- * leaves the old generation's headroom below the young generation's size right after each mark-compact,
- * so the next one starts at once (measured at 200 Silero calls: 44 mark-compacts in ~45 s and jitter
- * p99 47-67 ms with a variable size; 10 and 7.3-8.5 ms with a fixed one).
- * The load generator runs with them too, so its own GC disturbs the figures less.
+ * V8 flags the service ships with (package.json `start`, the Dockerfile; docs/benchmarks.md, "Garbage
+ * collection"):
+ * - old generation growing to twice its live size: V8 counts the external memory allocated since the
+ *   last mark-compact (every socket read is a new Buffer) against the old generation's limit, and with
+ *   an old generation that hardly grows it sets that limit only ~8 MB above the live size, so at 100
+ *   calls the socket reads alone started a mark-compact every few seconds (5 in 10 s, up to 54 ms each);
+ * - a fixed young generation: one that V8 shrinks and grows again leaves the old generation's headroom
+ *   below its size right after each mark-compact, which starts the next one at once (44 mark-compacts
+ *   in ~45 s at 200 Silero calls); 16 MB semi-spaces scavenge more often than 64 but for less time
+ *   (longest pauses mostly 6-11 ms against 12-16 at 300 WebRTC calls).
+ * The load generator runs with them too: it reads as many frames as the service.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=64', '--min-semi-space-size=64'];
+export const NODE_FLAGS = [
+  '--max-semi-space-size=16',
+  '--min-semi-space-size=16',
+  '--heap-growing-percent=100',
+];
 
 export async function startService(
   ctx: BenchContext,
@@ -275,8 +296,10 @@ function describe(step: CapacityStepDetail): string {
     `overhead p99 ${step.overhead_ms.p99} ms, e2e p50 ${step.e2e_latency_ms.p50} ms, ` +
     `cpu ${step.cpu_ms_per_call_s} ms/call-s, late ${step.dropped_frames}, pacing p99 ` +
     `${step.pacing_late_ms?.p99} ms, generator lag p99 ${step.generator_lag_p99_ms} ms, gc max ` +
-    `${step.gc_pause_ms?.service_max}/${step.gc_pause_ms?.generator_max} ms` +
-    (step.violations?.length ? ` — SLO broken: ${step.violations.join('; ')}` : '')
+    `${step.gc_pause_ms?.service_max}/${step.gc_pause_ms?.generator_max} ms, host stall max ` +
+    `${step.host_stall_ms?.max_ms ?? 'n/a'} ms` +
+    (step.violations?.length ? ` — SLO broken: ${step.violations.join('; ')}` : '') +
+    (step.inconclusive ? ' (inconclusive: the host stalled)' : '')
   );
 }
 
@@ -290,12 +313,14 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
   const firstSettleMs = ctx.quick ? settleMs : Math.max(settleMs, 12_000);
   const measureMs = options.measureMs ?? (ctx.quick ? 6000 : 20_000);
   const maxWindows = options.maxWindows ?? (ctx.quick ? 1 : 3);
+  const maxTotal = ctx.quick ? maxWindows : maxWindows + 2;
   const warmup = options.warmup ?? (ctx.quick ? undefined : { calls: 100, ms: 15_000 });
   const label = options.label ?? `capacity ${options.vad}`;
   const notes: string[] = [];
   const extra = options.before ? await options.before() : undefined;
   let service: BenchChild | undefined;
   let generator: BenchChild | undefined;
+  const hostStalls = new HostStallProbe();
   try {
     const started = await startService(
       ctx,
@@ -353,27 +378,35 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
       // The calls this step added started under the previous step's load.
       const greetings = await service.request<number[]>('greetings', undefined, 10_000);
       const windows: CapacityStepDetail[] = [];
+      let more: boolean;
       do {
+        hostStalls.reset();
         const { client, svc } = await measureWindow(service, generator, measureMs);
         const window = stepFigures(n, client, svc, baselineRss);
+        window.host_stall_ms = hostStalls.read();
+        if (!window.slo_met && window.host_stall_ms.max_ms >= HOST_STALL_MS) window.inconclusive = true;
         if (greetings.length) window.greeting_ttfb_ms = p(greetings);
         windows.push(window);
-        if (windows.length > 1 || needsAnotherWindow([window.slo_met!], maxWindows))
+        const verdicts = windows.map((w) => ({ slo_met: w.slo_met!, inconclusive: w.inconclusive }));
+        more = needsAnotherWindow(verdicts, maxWindows, maxTotal);
+        if (windows.length > 1 || more)
           ctx.log(`${label}: ${n} calls, window ${windows.length}: ${describe(window)}`);
-      } while (
-        needsAnotherWindow(
-          windows.map((w) => w.slo_met!),
-          maxWindows,
-        )
-      );
+      } while (more);
       const step = windows[decidingWindow(windows.map((w) => ({ ...w, slo_met: w.slo_met! })))];
       if (windows.length > 1)
         step.windows = windows.map((w) => ({
           slo_met: w.slo_met!,
+          ...(w.inconclusive ? { inconclusive: true } : {}),
           jitter_p99_ms: w.jitter_ms.p99,
           loop_lag_p99_ms: w.loop_lag_ms.p99,
+          host_stall_ms: w.host_stall_ms?.max_ms ?? 0,
           ...(w.violations?.length ? { violations: w.violations } : {}),
         }));
+      const inconclusive = windows.filter((w) => w.inconclusive).length;
+      if (inconclusive)
+        notes.push(
+          `${n} calls: ${inconclusive} window(s) broke the SLOs during a host stall and were measured again`,
+        );
       const calls = step.calls_open ?? n;
       if (calls !== n) notes.push(`${n} calls: only ${calls} were open at the end of the step`);
       if (step.closed_by_service) notes.push(`${n} calls: ${step.closed_by_service} closed by the service`);
@@ -397,6 +430,7 @@ export async function runCapacity(ctx: BenchContext, options: CapacityOptions): 
       ...(notes.length ? { notes } : {}),
     };
   } finally {
+    hostStalls.stop();
     await generator?.close();
     await service?.close();
     await extra?.close();
@@ -449,7 +483,7 @@ export function standaloneContext(quick: boolean): BenchContext {
   };
 }
 
-// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE] [--generator-trace-gc FILE] [--generator-cpu-prof DIR] [--service-v8 flag,flag=value]
+// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE] [--generator-trace-gc FILE] [--generator-cpu-prof DIR] [--service-v8 flag,flag=value] [--generator-v8 flag]
 if (require.main === module) {
   standalone('capacity', (ctx, flags) => {
     const steps = flags.steps?.split(',').map(Number);
@@ -477,6 +511,14 @@ if (require.main === module) {
       ...(flags['generator-trace-gc'] ? { generatorTraceGcFile: flags['generator-trace-gc'] } : {}),
       generatorNodeFlags: [
         ...(flags['generator-trace-gc'] ? ['--trace-gc'] : []),
+        // --semi-space-mb applies to both processes; --generator-v8 like --service-v8.
+        ...(flags['semi-space-mb']
+          ? [
+              `--max-semi-space-size=${Number(flags['semi-space-mb'])}`,
+              `--min-semi-space-size=${Number(flags['semi-space-mb'])}`,
+            ]
+          : []),
+        ...(flags['generator-v8'] ? flags['generator-v8'].split(',').map((f) => `--${f}`) : []),
         ...(flags['generator-cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['generator-cpu-prof']] : []),
       ],
     });

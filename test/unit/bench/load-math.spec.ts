@@ -78,14 +78,46 @@ describe('capacity SLOs', () => {
   });
 
   it('measures a step until two of three windows agree', () => {
+    const v = (...met: boolean[]) => met.map((slo_met) => ({ slo_met }));
     expect(needsAnotherWindow([])).toBe(true);
-    expect(needsAnotherWindow([true])).toBe(true);
-    expect(needsAnotherWindow([false])).toBe(true);
-    expect(needsAnotherWindow([true, true])).toBe(false);
-    expect(needsAnotherWindow([false, false])).toBe(false);
-    expect(needsAnotherWindow([true, false])).toBe(true);
-    expect(needsAnotherWindow([false, true, true])).toBe(false);
-    expect(needsAnotherWindow([true], 1)).toBe(false);
+    expect(needsAnotherWindow(v(true))).toBe(true);
+    expect(needsAnotherWindow(v(false))).toBe(true);
+    expect(needsAnotherWindow(v(true, true))).toBe(false);
+    expect(needsAnotherWindow(v(false, false))).toBe(false);
+    expect(needsAnotherWindow(v(true, false))).toBe(true);
+    expect(needsAnotherWindow(v(false, true, true))).toBe(false);
+    expect(needsAnotherWindow(v(true), 1)).toBe(false);
+  });
+
+  it('measures again a window that broke the SLOs during a host stall, up to five windows in all', () => {
+    const met = { slo_met: true };
+    const broke = { slo_met: false };
+    const stalled = { slo_met: false, inconclusive: true };
+    // A stalled break does not count: one conclusive break is not yet a majority.
+    expect(needsAnotherWindow([broke, stalled])).toBe(true);
+    expect(needsAnotherWindow([stalled, met, stalled])).toBe(true);
+    expect(needsAnotherWindow([stalled, met, stalled, met])).toBe(false);
+    expect(needsAnotherWindow([broke, stalled, broke])).toBe(false);
+    // Never more than maxTotal windows, even undecided.
+    expect(needsAnotherWindow([stalled, stalled, stalled, met, stalled])).toBe(false);
+    expect(needsAnotherWindow([stalled, stalled], 3, 3)).toBe(true);
+    expect(needsAnotherWindow([stalled, stalled, stalled], 3, 3)).toBe(false);
+    // --quick: one window, none again.
+    expect(needsAnotherWindow([stalled], 1, 1)).toBe(false);
+  });
+
+  it('decides a step on the conclusive windows, on all of them when none is', () => {
+    const w = (slo_met: boolean, p99: number, inconclusive = false) => ({
+      slo_met,
+      inconclusive,
+      jitter_ms: { p99 },
+    });
+    // Two stalled breaks and two that met: met, shown by the worst that met.
+    expect(decidingWindow([w(false, 40, true), w(true, 5), w(false, 30, true), w(true, 8)])).toBe(3);
+    // A tie among the conclusive windows is a break.
+    expect(decidingWindow([w(true, 5), w(false, 12), w(false, 50, true)])).toBe(1);
+    // Nothing conclusive: the stalled windows decide (a break, its best window shown).
+    expect(decidingWindow([w(false, 40, true), w(false, 25, true)])).toBe(1);
   });
 
   it('shows a step by the window that decided it: the worst that met, or the best that broke', () => {
