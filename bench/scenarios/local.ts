@@ -7,11 +7,21 @@ import { measureWindow, standalone, startGenerator, startService } from './capac
  * local: the service on its default configuration — the embedded engines (pocketsphinx, flite, the
  * local rules model, Silero VAD) — unpinned on all CPUs, with simulated callers speaking flite-rendered
  * utterances (the load generator's conversation loop). Latencies come from the session turn metrics the
- * cascade records. Levels of 1, 2, 4, 8, 16, 24, 32 concurrent calls (quick: 1, 2); `concurrent_calls` is the most
- * calls whose e2e_latency_ms p95 stays under 2 s. The top-level latencies are those of the 1-call level.
+ * cascade records. Levels of 1, 2, 4, 8, 16, 24, 32 concurrent calls (quick: 1, 2); `concurrent_calls` is
+ * the most calls served: e2e p95 under 2 s both in the session metrics and as the callers measure it
+ * (end of speech → first reply frame), and nearly every caller's turn answered. The session metric
+ * alone hides an overloaded service: it only counts the turns that got a reply, and starts when the
+ * turn is decided, so a turn that waited seconds for a free decoder still looks fast. The top-level
+ * latencies are those of the 1-call level.
  */
 
 const E2E_P95_LIMIT_MS = 2000;
+/**
+ * Callers' turns left without a reply (the generator's 10 s reply timeout) allowed at a level. Not 0:
+ * at light load a few utterances get no reply because the decoder made out no words in them (the
+ * cascade then says nothing, as it should); overload leaves far more unanswered.
+ */
+const MAX_UNANSWERED_SHARE = 0.2;
 /** The service's default pool maxima (STT_POOL_MAX, TTS_POOL_MAX), kept warm for the whole run. */
 const STT_POOL = 4;
 const TTS_POOL = 4;
@@ -24,8 +34,22 @@ interface Level {
   tts_ttfb_ms: { p50: number; p95: number };
   /** End of speech → first reply frame, measured by the simulated callers. */
   client_e2e_latency_ms: { p50: number; p95: number };
+  /** Turns the callers finished speaking, and how many of them got no reply in 10 s. */
+  caller_turns: number;
+  unanswered: number;
   cpu_cores_used: number;
   met: boolean;
+}
+
+/** A level is served when replies come within 2 s at p95 for the service and its callers, and come. */
+export function served(
+  level: Pick<Level, 'e2e_latency_ms' | 'client_e2e_latency_ms' | 'unanswered' | 'caller_turns'>,
+): boolean {
+  return (
+    level.e2e_latency_ms.p95 < E2E_P95_LIMIT_MS &&
+    level.client_e2e_latency_ms.p95 < E2E_P95_LIMIT_MS &&
+    level.unanswered <= MAX_UNANSWERED_SHARE * Math.max(1, level.caller_turns)
+  );
 }
 
 export interface LocalRunResult extends LocalResult {
@@ -83,13 +107,16 @@ export async function run(
         stt_final_ms: p(m.stt_final_ms),
         tts_ttfb_ms: p(m.tts_ttfb_ms),
         client_e2e_latency_ms: p(client.e2e_latency_ms),
+        caller_turns: client.turns_started,
+        unanswered: client.reply_timeouts,
         cpu_cores_used: round(svc.cpu_ms / svc.elapsed_ms, 2),
         met: false,
       };
-      level.met = level.e2e_latency_ms.p95 < E2E_P95_LIMIT_MS;
+      level.met = served(level);
       out.push(level);
       ctx.log(
-        `local: ${n} calls — ${level.turns} turns, e2e p50/p95 ${level.e2e_latency_ms.p50}/${level.e2e_latency_ms.p95} ms, ` +
+        `local: ${n} calls — ${level.turns} turns (${level.unanswered} of ${level.caller_turns} callers' turns unanswered), e2e p50/p95 ${level.e2e_latency_ms.p50}/${level.e2e_latency_ms.p95} ms (callers ` +
+          `${level.client_e2e_latency_ms.p50}/${level.client_e2e_latency_ms.p95} ms), ` +
           `stt_final p50 ${level.stt_final_ms.p50} ms, tts_ttfb p50 ${level.tts_ttfb_ms.p50} ms, ${level.cpu_cores_used} cores`,
       );
       if (!level.met) break;
