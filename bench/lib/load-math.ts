@@ -182,6 +182,22 @@ export function decidingWindow(
   return pick;
 }
 
+/**
+ * A caller waiting for the agent (the greeting, or the reply to what it said): `heard` once a reply
+ * has played and the line has been quiet long enough, `timeout` when no reply began before the
+ * deadline, else `wait`. The deadline bounds the wait for a reply to begin, not its length: a greeting
+ * longer than the deadline was answered.
+ */
+export function replyWait(options: {
+  now: number;
+  deadline: number;
+  replyStarted: boolean;
+  quiet: boolean;
+}): 'wait' | 'heard' | 'timeout' {
+  if (options.replyStarted) return options.quiet ? 'heard' : 'wait';
+  return options.now > options.deadline ? 'timeout' : 'wait';
+}
+
 /** Highest N among the steps that met the SLOs (0 if none). */
 export function callsPerCore(steps: ReadonlyArray<{ calls: number; slo_met?: boolean }>): number {
   return steps.reduce((best, s) => (s.slo_met && s.calls > best ? s.calls : best), 0);

@@ -22,7 +22,7 @@ import { WebRtcVad } from '../../src/speech/vad/webrtc-vad';
 import { speak } from '../../test/support/audio';
 import { GcPauses } from './gc-pauses';
 import { serveIpc } from './ipc';
-import { Histogram, OutboundJitter, seededRandom } from './load-math';
+import { Histogram, OutboundJitter, replyWait, seededRandom } from './load-math';
 
 /**
  * The load generator: N simulated ACS calls in one process, all driven by one shared 5 ms FramePacer
@@ -201,12 +201,15 @@ export class LoadCall implements Tickable {
       if (now >= this.replyStartedAt + options.bargeInAfterMs) this.startUtterance(true);
       return;
     }
-    const quiet =
-      this.replyStartedAt !== undefined &&
-      now - Math.max(this.jitter.playbackEnd, this.lastAudioAt) >= options.quietMs;
-    const timedOut = now > this.deadline;
-    if (!quiet && !timedOut) return;
-    if (quiet) sink.repliesHeard++;
+    const replyStarted = this.replyStartedAt !== undefined;
+    const outcome = replyWait({
+      now,
+      deadline: this.deadline,
+      replyStarted,
+      quiet: replyStarted && now - Math.max(this.jitter.playbackEnd, this.lastAudioAt) >= options.quietMs,
+    });
+    if (outcome === 'wait') return;
+    if (outcome === 'heard') sink.repliesHeard++;
     else sink.replyTimeouts++;
     if (this.turnsDone >= this.turnLimit) {
       void this.hangUp();

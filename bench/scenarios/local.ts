@@ -66,7 +66,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function run(
   ctx: BenchContext,
-  options: { levels?: number[]; measureMs?: number } = {},
+  options: { levels?: number[]; measureMs?: number; logLevel?: string } = {},
 ): Promise<LocalRunResult> {
   const levels = options.levels ?? (ctx.quick ? [1, 2] : [1, 2, 4, 8, 16, 24, 32]);
   const measureMs = options.measureMs ?? (ctx.quick ? 14_000 : 45_000);
@@ -80,7 +80,11 @@ export async function run(
     const started = await startService(
       ctx,
       ['--engines', 'config'],
-      { STT_POOL_MIN_IDLE: String(STT_POOL), TTS_POOL_MIN_IDLE: String(TTS_POOL) },
+      {
+        STT_POOL_MIN_IDLE: String(STT_POOL),
+        TTS_POOL_MIN_IDLE: String(TTS_POOL),
+        ...(options.logLevel ? { LOG_LEVEL: options.logLevel } : {}),
+      },
       [],
       null,
     );
@@ -142,11 +146,13 @@ export async function run(
   }
 }
 
-// node -r @swc-node/register bench/scenarios/local.ts [--quick] [--levels 1,2,4,8]
+// node -r @swc-node/register bench/scenarios/local.ts [--quick] [--levels 1,2,4,8] [--log-level info]
 if (require.main === module) {
   standalone('local', (ctx, flags) =>
     run(ctx, {
       ...(flags.levels ? { levels: flags.levels.split(',').map(Number) } : {}),
+      // --log-level info: the service's log lines on stderr (default warn).
+      ...(flags['log-level'] ? { logLevel: flags['log-level'] } : {}),
     }),
   );
 }

@@ -594,6 +594,7 @@ export class MediaCascade implements MediaCallHandler {
     this.partial = '';
     if (!text || !this.state || this.ending) {
       // Noise, or words nobody could make out: the silence clock starts again.
+      if (!text && this.state && !this.ending) this.log.info('caller turn without words: no reply');
       if (!this.reply) this.armSilence();
       return;
     }

@@ -1,6 +1,7 @@
 import {
   callsPerCore,
   decidingWindow,
+  replyWait,
   Histogram,
   needsAnotherWindow,
   OutboundJitter,
@@ -128,5 +129,16 @@ describe('capacity SLOs', () => {
     expect(decidingWindow([w(true, 5), w(false, 3), w(true, 8)])).toBe(2);
     expect(decidingWindow([w(false, 40), w(true, 2), w(false, 11)])).toBe(2);
     expect(decidingWindow([w(true, 5)])).toBe(0);
+  });
+
+  it('a caller waits for a reply to begin until the deadline, then for it to end however long it is', () => {
+    const at = (now: number, replyStarted: boolean, quiet = false) =>
+      replyWait({ now, deadline: 10_000, replyStarted, quiet });
+    expect(at(9_000, false)).toBe('wait');
+    expect(at(10_001, false)).toBe('timeout');
+    // A greeting still playing after the deadline was answered: the caller keeps listening.
+    expect(at(12_000, true)).toBe('wait');
+    expect(at(12_600, true, true)).toBe('heard');
+    expect(at(3_000, true, true)).toBe('heard');
   });
 });
