@@ -162,6 +162,11 @@ export const NODE_FLAGS = [
   '--heap-growing-percent=100',
 ];
 
+/** --semi-space-mb N: a fixed young generation of N MB semi-spaces instead of the shipped size. */
+function semiSpaceFlags(mb: string | undefined): string[] {
+  return mb ? [`--max-semi-space-size=${Number(mb)}`, `--min-semi-space-size=${Number(mb)}`] : [];
+}
+
 export async function startService(
   ctx: BenchContext,
   args: string[],
@@ -498,12 +503,7 @@ if (require.main === module) {
       serviceNodeFlags: [
         ...(flags['trace-gc'] ? ['--trace-gc'] : []),
         ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []),
-        ...(flags['semi-space-mb']
-          ? [
-              `--max-semi-space-size=${Number(flags['semi-space-mb'])}`,
-              `--min-semi-space-size=${Number(flags['semi-space-mb'])}`,
-            ]
-          : []),
+        ...semiSpaceFlags(flags['semi-space-mb']),
         // --service-v8 a,b=1: more V8 / Node flags for the service (written without their leading --).
         ...(flags['service-v8'] ? flags['service-v8'].split(',').map((f) => `--${f}`) : []),
       ],
@@ -512,12 +512,7 @@ if (require.main === module) {
       generatorNodeFlags: [
         ...(flags['generator-trace-gc'] ? ['--trace-gc'] : []),
         // --semi-space-mb applies to both processes; --generator-v8 like --service-v8.
-        ...(flags['semi-space-mb']
-          ? [
-              `--max-semi-space-size=${Number(flags['semi-space-mb'])}`,
-              `--min-semi-space-size=${Number(flags['semi-space-mb'])}`,
-            ]
-          : []),
+        ...semiSpaceFlags(flags['semi-space-mb']),
         ...(flags['generator-v8'] ? flags['generator-v8'].split(',').map((f) => `--${f}`) : []),
         ...(flags['generator-cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['generator-cpu-prof']] : []),
       ],
