@@ -87,6 +87,7 @@ const STEP: Shape = {
   cpu_ms_per_call_s: 0,
   rss_mb_per_call: 0,
   dropped_frames: 0,
+  vad_delay_ms: { p50: 0, p99: 0, max: 0 },
 };
 const CAPACITY: Shape = { calls_per_core: 0, steps: [STEP] };
 export const REQUIRED_SHAPE: Record<ScenarioName, Shape> = {

@@ -369,7 +369,7 @@ export async function prepareUtterances(
     }
     return total === 0 ? 0 : speech / total;
   };
-  const silero = new SileroVad();
+  const silero = new SileroVad(undefined, { thread: 'main' });
   silero.init();
   const webrtc = new WebRtcVad();
   await webrtc.init();
@@ -380,7 +380,7 @@ export async function prepareUtterances(
     })),
     vad_speech_share: { silero: await share(silero), webrtc: await share(webrtc) },
   };
-  silero.dispose();
+  await silero.dispose();
   return { utterances, report };
 }
 

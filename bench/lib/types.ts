@@ -18,7 +18,15 @@ export interface CapacityStep {
   cpu_ms_per_call_s: number;
   rss_mb_per_call: number;
   dropped_frames: number;
-  /** Did this step meet the SLOs (lag p99 < 20, jitter p99 < 10, overhead p99 < 10, no drops)? */
+  /**
+   * How long the caller's audio waited for its VAD decision in the service (Silero's batches; WebRTC
+   * decides each frame at once: 0).
+   */
+  vad_delay_ms: { p50: number; p99: number; max: number };
+  /**
+   * Did this step meet the SLOs (lag p99 < 20, jitter p99 < 10, overhead p99 < 10, no drops, and the
+   * VAD keeping up: its delay p99 < 20)?
+   */
   slo_met?: boolean;
   /** AudioMetadata received → first greeting frame sent, when the scenario measures it. */
   greeting_ttfb_ms?: Percentiles;

@@ -109,6 +109,7 @@ function capacityRows(
   row(`CPU ms per call-second ${at}`, fmt(step.cpu_ms_per_call_s));
   row(`RSS MB per call ${at}`, fmt(step.rss_mb_per_call));
   row(`dropped frames ${at}`, fmt(step.dropped_frames), '0', step.dropped_frames === 0 ? 'ok' : 'miss');
+  row(`VAD delay ms p99 ${at}`, fmt(step.vad_delay_ms.p99), '< 20', below(step.vad_delay_ms.p99, 20));
   return rows;
 }
 

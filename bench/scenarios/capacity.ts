@@ -35,6 +35,8 @@ export interface ServiceStats {
     slow_by_kind: Record<string, number>;
   };
   vad_windows_per_run?: number;
+  /** Silero: how long batched windows waited for their probability (absent with WebRTC: no wait). */
+  vad_delay_ms?: { p50: number; p99: number; max: number; count: number };
   turns: number;
   turn_metrics: Record<string, number[]>;
   pools: Array<{ name: string; inUse: number; waiting: number }>;
@@ -252,6 +254,13 @@ function stepFigures(
     cpu_ms_per_call_s: round(svc.cpu_ms / Math.max(1, calls) / (svc.elapsed_ms / 1000), 2),
     rss_mb_per_call: round((svc.memory.rss_mb - baselineRss) / Math.max(1, calls), 2),
     dropped_frames: client.late_frames,
+    vad_delay_ms: svc.vad_delay_ms
+      ? {
+          p50: round(svc.vad_delay_ms.p50, 1),
+          p99: round(svc.vad_delay_ms.p99, 1),
+          max: round(svc.vad_delay_ms.max, 1),
+        }
+      : { p50: 0, p99: 0, max: 0 },
     late_frames: client.late_frames,
     frames_received: client.frames_received,
     turns: client.turns_started,
@@ -299,7 +308,8 @@ function describe(step: CapacityStepDetail): string {
   return (
     `lag p99 ${step.loop_lag_ms.p99} ms, jitter p99 ${step.jitter_ms.p99} ms, ` +
     `overhead p99 ${step.overhead_ms.p99} ms, e2e p50 ${step.e2e_latency_ms.p50} ms, ` +
-    `cpu ${step.cpu_ms_per_call_s} ms/call-s, late ${step.dropped_frames}, pacing p99 ` +
+    `cpu ${step.cpu_ms_per_call_s} ms/call-s, late ${step.dropped_frames}, VAD delay p99 ` +
+    `${step.vad_delay_ms.p99} ms, pacing p99 ` +
     `${step.pacing_late_ms?.p99} ms, generator lag p99 ${step.generator_lag_p99_ms} ms, gc max ` +
     `${step.gc_pause_ms?.service_max}/${step.gc_pause_ms?.generator_max} ms, host stall max ` +
     `${step.host_stall_ms?.max_ms ?? 'n/a'} ms` +
@@ -488,7 +498,7 @@ export function standaloneContext(quick: boolean): BenchContext {
   };
 }
 
-// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE] [--generator-trace-gc FILE] [--generator-cpu-prof DIR] [--service-v8 flag,flag=value] [--generator-v8 flag]
+// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--silero-thread main] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE] [--generator-trace-gc FILE] [--generator-cpu-prof DIR] [--service-v8 flag,flag=value] [--generator-v8 flag]
 if (require.main === module) {
   standalone('capacity', (ctx, flags) => {
     const steps = flags.steps?.split(',').map(Number);
@@ -496,6 +506,8 @@ if (require.main === module) {
       vad: flags.vad === 'webrtc' ? 'webrtc' : 'silero',
       ...(steps ? { steps } : {}),
       ...(flags['measure-s'] ? { measureMs: Number(flags['measure-s']) * 1000 } : {}),
+      // --silero-thread main: the service runs Silero's batches on its event loop (VAD_SILERO_THREAD).
+      ...(flags['silero-thread'] ? { serviceEnv: { VAD_SILERO_THREAD: flags['silero-thread'] } } : {}),
       // --alloc-profile DIR: the service writes a sampling allocation profile of each measured window.
       ...(flags['alloc-profile'] ? { serviceArgs: ['--alloc-profile', flags['alloc-profile']] } : {}),
       // --trace-gc FILE: the service's V8 GC trace (why each collection ran) written to FILE.

@@ -134,8 +134,12 @@ async function fakeSpeech(config: AppConfig, fakes: Fakes): Promise<SpeechEngine
     await webrtc.init();
     vad = webrtc;
   } else {
-    const silero = new SileroVad(undefined, { batchMs: config.speech.vadBatchMs });
-    silero.init();
+    const silero = new SileroVad(undefined, {
+      batchMs: config.speech.vadBatchMs,
+      thread: config.speech.sileroThread,
+      onThreadFailure: (reason) => process.stderr.write(`Silero VAD worker failed: ${reason}\n`),
+    });
+    await silero.start();
     vad = silero;
   }
   return {
@@ -147,7 +151,7 @@ async function fakeSpeech(config: AppConfig, fakes: Fakes): Promise<SpeechEngine
     pools: [],
     failures: {},
     async close() {
-      if (vad instanceof SileroVad) vad.dispose();
+      if (vad instanceof SileroVad) await vad.dispose();
     },
   };
 }
@@ -293,6 +297,7 @@ async function main(): Promise<void> {
     collector.reset();
     mediaStats.pacing.resetWindow();
     vadBase = vadStats();
+    if (speech.vad instanceof SileroVad) speech.vad.delay.reset();
   };
   const memory = () => {
     const m = process.memoryUsage();
@@ -338,6 +343,15 @@ async function main(): Promise<void> {
       vad_windows_per_run:
         v && vadBase && v.runs > vadBase.runs
           ? (v.windows - vadBase.windows) / (v.runs - vadBase.runs)
+          : undefined,
+      vad_delay_ms:
+        speech.vad instanceof SileroVad
+          ? {
+              p50: speech.vad.delay.percentile(50),
+              p99: speech.vad.delay.percentile(99),
+              max: speech.vad.delay.max,
+              count: speech.vad.delay.count,
+            }
           : undefined,
       turns: collector.turns,
       turn_metrics: collector.values,

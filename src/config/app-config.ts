@@ -4,6 +4,7 @@ import type {
   LogLevel,
   MediaAudioFormat,
   MediaFailurePolicy,
+  SileroThreadSetting,
   SpeechDriver,
   StreamingMode,
   VadDriver,
@@ -59,6 +60,8 @@ export class AppConfig {
     vadDriver: VadDriver;
     /** Silero: how long a window waits to share one inference with other calls (ms). */
     vadBatchMs: number;
+    /** Silero: batched inference in a worker thread or on the event loop. */
+    sileroThread: SileroThreadSetting;
     sttPoolMax: number;
     sttPoolMinIdle: number;
     /** Embedded TTS worker threads (flite, or espeak-ng when flite is missing). */

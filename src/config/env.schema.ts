@@ -17,6 +17,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const STREAMING_MODES = ['media', 'voice_live', 'transcription'] as const;
 export const SPEECH_DRIVERS = ['local', 'azure'] as const;
 export const VAD_DRIVERS = ['silero', 'webrtc'] as const;
+export const SILERO_THREADS = ['worker', 'main'] as const;
 export const LLM_DRIVERS = ['local', 'openai', 'azure-openai'] as const;
 export const MEDIA_AUDIO_FORMATS = ['pcm16KMono', 'pcm24KMono'] as const;
 export const MEDIA_FAILURE_POLICIES = ['retry', 'hangup'] as const;
@@ -25,6 +26,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export type StreamingMode = (typeof STREAMING_MODES)[number];
 export type SpeechDriver = (typeof SPEECH_DRIVERS)[number];
 export type VadDriver = (typeof VAD_DRIVERS)[number];
+export type SileroThreadSetting = (typeof SILERO_THREADS)[number];
 export type LlmDriver = (typeof LLM_DRIVERS)[number];
 export type MediaAudioFormat = (typeof MEDIA_AUDIO_FORMATS)[number];
 export type MediaFailurePolicy = (typeof MEDIA_FAILURE_POLICIES)[number];
@@ -438,6 +440,17 @@ export class EnvSchema {
   @Min(0)
   @Max(20)
   VAD_BATCH_MS = 4;
+
+  @Setting({
+    group: 'speech',
+    kind: 'enum',
+    enum: SILERO_THREADS,
+    default: 'worker',
+    description:
+      'Silero VAD: where the batched inference runs. `worker`: a worker thread, so inference never holds the event loop that paces outbound audio (if the worker fails, inference moves to the main thread and an error is logged); `main`: on the event loop, between its turns.',
+  })
+  @IsIn(SILERO_THREADS)
+  VAD_SILERO_THREAD: SileroThreadSetting = 'worker';
 
   @Setting({
     group: 'speech',

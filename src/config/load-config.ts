@@ -132,6 +132,7 @@ function toAppConfig(e: EnvSchema): AppConfig {
       ttsDriver: e.TTS_DRIVER,
       vadDriver: e.VAD_DRIVER,
       vadBatchMs: e.VAD_BATCH_MS,
+      sileroThread: e.VAD_SILERO_THREAD,
       sttPoolMax: e.STT_POOL_MAX,
       sttPoolMinIdle: Math.min(e.STT_POOL_MIN_IDLE, e.STT_POOL_MAX),
       ttsPoolMax: e.TTS_POOL_MAX,

@@ -130,8 +130,16 @@ export async function startSpeechEngines(
       if (start.includes('vad')) await webrtc.init();
       vad = webrtc;
     } else {
-      const silero = new SileroVad(undefined, { batchMs: config.speech.vadBatchMs });
-      if (start.includes('vad')) silero.init();
+      const silero = new SileroVad(undefined, {
+        batchMs: config.speech.vadBatchMs,
+        thread: config.speech.sileroThread,
+        onThreadFailure: (reason) =>
+          log.error(
+            { err: { message: reason } },
+            'Silero VAD worker failed: inference runs on the main thread',
+          ),
+      });
+      if (start.includes('vad')) await silero.start();
       vad = silero;
     }
   } catch (err) {
@@ -153,7 +161,7 @@ export async function startSpeechEngines(
     failures,
     async close() {
       await Promise.all(pools.map((p) => p.close()));
-      if (vad instanceof SileroVad) vad.dispose();
+      if (vad instanceof SileroVad) await vad.dispose();
     },
   };
 }

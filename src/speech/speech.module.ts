@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { AppConfig } from '../config';
 import { ReadinessRegistry } from '../health/readiness.registry';
 import { ROOT_LOGGER } from '../logging/root-logger.token';
+import { SileroVad } from './vad/silero-vad';
 import { SpeechToText, TextToSpeech, VoiceActivityDetector } from './ports';
 import { startSpeechEngines, type SpeechEngines } from './speech.factory';
 import { VoiceCatalogue } from './voice-catalogue';
@@ -46,6 +47,15 @@ export class SpeechLifecycle implements OnModuleInit, OnApplicationShutdown {
             }
           : { state: 'up', critical: true, details: { driver: drivers[component] } },
       );
+    }
+    const vad = this.engines.vad;
+    if (vad instanceof SileroVad) {
+      // Inference moved to the event loop (the worker failed): calls go on, pacing has less margin.
+      this.readiness.register('speech.vad.inference', () => ({
+        state: vad.runsOn === this.config.speech.sileroThread ? 'up' : 'degraded',
+        critical: false,
+        details: { runsOn: vad.runsOn, configured: this.config.speech.sileroThread, ...vad.stats },
+      }));
     }
     for (const pool of this.engines.pools) {
       this.readiness.register(`pool.${pool.name}`, () => {

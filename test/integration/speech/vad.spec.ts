@@ -1,9 +1,12 @@
-import { SileroVad } from '../../../src/speech/vad/silero-vad';
+import { join } from 'node:path';
+import { SileroVad, sileroModelPath, type SileroVadOptions } from '../../../src/speech/vad/silero-vad';
+import { SileroThread } from '../../../src/speech/vad/silero-thread';
 import { WebRtcVad } from '../../../src/speech/vad/webrtc-vad';
-import type { VoiceActivityDetector } from '../../../src/speech/ports';
+import type { VadEvent, VoiceActivityDetector } from '../../../src/speech/ports';
 import { addNoise, concat, frames, rms, speak, whiteNoise } from '../../support/audio';
 import { Resampler } from '../../../src/audio/resampler';
 import { comfortNoise } from '../../../src/sim/energy';
+import { until } from '../../support/wait';
 
 /**
  * Generated caller audio: noise, utterance, long pause, utterance, noise. Ground truth per 20 ms frame
@@ -57,12 +60,13 @@ async function score(
 
 describe('voice activity detection on generated speech with pauses and noise', () => {
   const silero = new SileroVad();
-  /** Batches at the end of each event-loop turn (VAD_BATCH_MS=0). */
-  const sileroTurn = new SileroVad(undefined, { batchMs: 0 });
+  /** Batches on the main thread at the end of each event-loop turn (VAD_BATCH_MS=0). */
+  const sileroTurn = new SileroVad(undefined, { batchMs: 0, thread: 'main' });
+  /** Batches on the main thread after VAD_BATCH_MS (4 ms). */
+  const sileroMain = new SileroVad(undefined, { thread: 'main' });
   const webrtc = new WebRtcVad();
-  afterAll(() => {
-    silero.dispose();
-    sileroTurn.dispose();
+  afterAll(async () => {
+    await Promise.all([silero.dispose(), sileroTurn.dispose(), sileroMain.dispose()]);
   });
 
   // Bounds measured on flite speech (slt voice): Silero clean TPR .975 / FPR .068, white noise at
@@ -247,28 +251,189 @@ describe('voice activity detection on generated speech with pauses and noise', (
     try {
       const frame = new Int16Array(320).map((_, i) => Math.round(3000 * Math.sin(i / 5)));
       const turn = () => new Promise((r) => setImmediate(r));
-      const streams = await Promise.all(Array.from({ length: 40 }, () => silero.createStream(16000)));
+      const streams = await Promise.all(Array.from({ length: 40 }, () => sileroMain.createStream(16000)));
       for (const stream of streams) stream.onEvent!(() => undefined);
-      const before = { ...silero.stats };
+      const before = { ...sileroMain.stats };
       // Eight calls, each in its own event-loop turn: nothing runs before the batch window ends.
       for (const stream of streams.slice(0, 8)) {
         stream.process(frame);
         stream.process(frame); // 640 samples: one 512-sample window
         await turn();
       }
-      expect(silero.stats.runs).toBe(before.runs);
+      expect(sileroMain.stats.runs).toBe(before.runs);
       jest.advanceTimersByTime(4);
-      expect([silero.stats.runs - before.runs, silero.stats.windows - before.windows]).toEqual([1, 8]);
+      expect([sileroMain.stats.runs - before.runs, sileroMain.stats.windows - before.windows]).toEqual([
+        1, 8,
+      ]);
       // 32 calls with a window: a full batch runs at the end of the turn without waiting.
       for (const stream of streams.slice(8)) {
         stream.process(frame);
         stream.process(frame);
       }
       await turn();
-      expect([silero.stats.runs - before.runs, silero.stats.windows - before.windows]).toEqual([2, 40]);
+      expect([sileroMain.stats.runs - before.runs, sileroMain.stats.windows - before.windows]).toEqual([
+        2, 40,
+      ]);
       for (const stream of streams) stream.close();
     } finally {
       jest.useRealTimers();
     }
+  });
+});
+
+describe('Silero VAD inference in a worker thread', () => {
+  const turn = () => new Promise((r) => setImmediate(r));
+  /**
+   * A frame of audio every 2 ms, ten times real time. Fed with no pause, a stream's windows would queue
+   * faster than one worker round trip each, and past 5 s of queued audio they are dropped.
+   */
+  const tick = () => new Promise((r) => setTimeout(r, 2));
+  const faulty = (fault: 'fatal' | 'exit' | 'hang') => ({
+    file: join(__dirname, '../../support/silero-faulty.worker.ts'),
+    execArgv: ['-r', require.resolve('@swc-node/register')],
+    argv: [fault],
+  });
+  const reference = new SileroVad(undefined, { thread: 'main' });
+  const owned: SileroVad[] = [];
+  const vadWith = (options: SileroVadOptions) => {
+    const vad = new SileroVad(undefined, options);
+    owned.push(vad);
+    return vad;
+  };
+  afterAll(async () => {
+    await Promise.all([reference.dispose(), ...owned.map((vad) => vad.dispose())]);
+  });
+
+  async function expectedEvents(audio: Int16Array): Promise<VadEvent[]> {
+    const stream = await reference.createStream(16000, { minSilenceMs: 400 });
+    const events = frames(audio)
+      .map((f) => stream.process(f).event)
+      .filter((e): e is VadEvent => e !== undefined);
+    stream.close();
+    return events;
+  }
+
+  /** `calls` streams of `vad` fed the same audio, a frame of each per tick. */
+  async function callEvents(vad: SileroVad, audio: Int16Array, calls: number): Promise<VadEvent[][]> {
+    const streams = await Promise.all(
+      Array.from({ length: calls }, () => vad.createStream(16000, { minSilenceMs: 400 })),
+    );
+    const events: VadEvent[][] = streams.map(() => []);
+    streams.forEach((stream, i) => stream.onEvent!((e) => events[i].push(e)));
+    for (const f of frames(audio)) {
+      streams.forEach((stream, i) => {
+        const e = stream.process(f).event;
+        if (e) events[i].push(e);
+      });
+      await tick();
+    }
+    await until(() => vad.idle, 10_000, 5);
+    for (const stream of streams) stream.close();
+    return events;
+  }
+
+  it('runs the batches of many calls in the worker, with the same events as a synchronous stream', async () => {
+    const { noisy } = await scene(0.1);
+    const expected = await expectedEvents(noisy);
+    const vad = vadWith({});
+    await vad.start();
+    expect(vad.runsOn).toBe('worker');
+    const calls = 8;
+    const before = { ...vad.stats };
+    const events = await callEvents(vad, noisy, calls);
+    for (const got of events) expect(got).toEqual(expected);
+    const runs = vad.stats.runs - before.runs;
+    expect(vad.stats.workerRuns - before.workerRuns).toBe(runs);
+    expect([vad.stats.failures, vad.stats.dropped]).toEqual([0, 0]);
+    // The calls are fed in step, so every batch carries a window of each.
+    expect((vad.stats.windows - before.windows) / runs).toBeGreaterThanOrEqual(calls - 0.01);
+  });
+
+  it('a stream reset while its window is in the worker takes nothing from that window', async () => {
+    const { noisy } = await scene(0.1);
+    const expected = await expectedEvents(noisy);
+    const vad = vadWith({ batchMs: 0 });
+    const stream = await vad.createStream(16000, { minSilenceMs: 400 });
+    const events: VadEvent[] = [];
+    stream.onEvent!((e) => events.push(e));
+    const speech = frames(noisy).slice(60, 62); // inside the first utterance: one window
+    for (const f of speech) stream.process(f);
+    await turn(); // the batch went to the worker; its answer cannot have been handled yet
+    expect(vad.idle).toBe(false);
+    stream.reset();
+    for (const f of frames(noisy)) {
+      const e = stream.process(f).event;
+      if (e) events.push(e);
+      await tick();
+    }
+    await until(() => vad.idle, 10_000, 5);
+    stream.close();
+    expect(events).toEqual(expected);
+  });
+
+  it('moves inference to the main thread when the worker crashes, and the calls keep their events', async () => {
+    const { noisy } = await scene(0.1);
+    const reasons: string[] = [];
+    const vad = vadWith({
+      onThreadFailure: (reason) => reasons.push(reason),
+      threadOptions: { entry: faulty('exit') },
+    });
+    await vad.start();
+    expect(vad.runsOn).toBe('worker');
+    const events = await callEvents(vad, noisy, 2);
+    expect(reasons).toEqual([expect.stringMatching(/Silero VAD worker exited \(3\)/)]);
+    expect(vad.runsOn).toBe('main');
+    expect(vad.stats.failures).toBe(1); // the batch the worker took down with it: silence
+    expect(vad.stats.workerRuns).toBe(0);
+    for (const got of events) expect(got.filter((e) => e.type === 'speech_start')).toHaveLength(2);
+  });
+
+  it('fails a worker that does not answer within its stall bound and carries on on the main thread', async () => {
+    const { noisy } = await scene(0.1);
+    const reasons: string[] = [];
+    const vad = vadWith({
+      onThreadFailure: (reason) => reasons.push(reason),
+      threadOptions: { entry: faulty('hang'), stallTimeoutMs: 100 },
+    });
+    const events = await callEvents(vad, noisy, 2);
+    expect(reasons).toEqual(['Silero VAD worker did not answer a batch within 100 ms']);
+    expect(vad.runsOn).toBe('main');
+    for (const got of events) expect(got.filter((e) => e.type === 'speech_start')).toHaveLength(2);
+  });
+
+  it('a stream 5 s behind a worker that does not answer drops its windows beyond that, not the call', async () => {
+    const vad = vadWith({ threadOptions: { entry: faulty('hang'), stallTimeoutMs: 60_000 } });
+    const stream = await vad.createStream(16000);
+    stream.onEvent!(() => undefined);
+    const frame = new Int16Array(320).map((_, i) => Math.round(3000 * Math.sin(i / 5)));
+    for (let f = 0; f < 300; f++) {
+      expect(stream.process(frame).probability).toBe(0);
+      await turn();
+    }
+    // 300 frames cut 187 windows: the one in the worker and 159 behind it are kept (160, ~5 s).
+    expect(vad.stats.dropped).toBe(187 - 160);
+    stream.close();
+  });
+
+  it('runs on the main thread when the worker cannot start, and says why', async () => {
+    const { noisy } = await scene(0);
+    const reasons: string[] = [];
+    const vad = vadWith({
+      onThreadFailure: (reason) => reasons.push(reason),
+      threadOptions: { entry: faulty('fatal') },
+    });
+    await vad.start();
+    expect(reasons).toEqual(['Silero VAD worker failed to start: model file is corrupt']);
+    expect(vad.runsOn).toBe('main');
+    const [events] = await callEvents(vad, noisy, 1);
+    expect(events).toEqual(await expectedEvents(noisy));
+  });
+
+  it('the worker exits on its own when disposed, between batches', async () => {
+    const thread = await SileroThread.start({ modelPath: sileroModelPath() });
+    // A grace far beyond the test's timeout: only the worker's own exit can end this in time.
+    await thread.dispose(60_000);
+    expect(thread.failed).toBe('disposed');
+    expect(() => thread.submit(1, () => undefined)).toThrow(/worker failed/);
   });
 });

@@ -11,6 +11,7 @@ export function step(calls: number, scale = 1, extra: Partial<CapacityStep> = {}
     cpu_ms_per_call_s: 2.1,
     rss_mb_per_call: 0.8,
     dropped_frames: 0,
+    vad_delay_ms: { p50: 3 * scale, p99: 5 * scale, max: 9 * scale },
     slo_met: scale < 4,
     ...extra,
   };

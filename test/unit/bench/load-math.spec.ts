@@ -8,7 +8,13 @@ import {
   sloViolations,
 } from '../../../bench/lib/load-math';
 
-const ok = { loop_lag_ms: { p99: 5 }, jitter_ms: { p99: 3 }, overhead_ms: { p99: 2 }, dropped_frames: 0 };
+const ok = {
+  loop_lag_ms: { p99: 5 },
+  jitter_ms: { p99: 3 },
+  overhead_ms: { p99: 2 },
+  dropped_frames: 0,
+  vad_delay_ms: { p99: 8 },
+};
 
 describe('OutboundJitter', () => {
   it('records no jitter for frames paced exactly on the service schedule (lead burst, then every 20 ms)', () => {
@@ -61,6 +67,10 @@ describe('capacity SLOs', () => {
     const bad = sloViolations({ ...ok, loop_lag_ms: { p99: 25 }, jitter_ms: { p99: 10 }, dropped_frames: 2 });
     expect(bad).toHaveLength(3);
     expect(bad.join()).toMatch(/loop lag.*jitter.*dropped/);
+  });
+
+  it('fails a step whose VAD falls behind the callers, even with the event loop on time', () => {
+    expect(sloViolations({ ...ok, vad_delay_ms: { p99: 1500 } })).toEqual(['VAD delay p99 ms 1500.0 ≥ 20']);
   });
 
   it('treats an unmeasured figure as a failure', () => {
