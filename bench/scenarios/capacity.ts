@@ -309,8 +309,8 @@ function describe(step: CapacityStepDetail): string {
     `lag p99 ${step.loop_lag_ms.p99} ms, jitter p99 ${step.jitter_ms.p99} ms, ` +
     `overhead p99 ${step.overhead_ms.p99} ms, e2e p50 ${step.e2e_latency_ms.p50} ms, ` +
     `cpu ${step.cpu_ms_per_call_s} ms/call-s, late ${step.dropped_frames}, VAD delay p99 ` +
-    `${step.vad_delay_ms.p99} ms, pacing p99 ` +
-    `${step.pacing_late_ms?.p99} ms, generator lag p99 ${step.generator_lag_p99_ms} ms, gc max ` +
+    `${step.vad_delay_ms.p99} ms, pacing p99 / max ` +
+    `${step.pacing_late_ms?.p99} / ${step.pacing_late_ms?.max} ms, generator lag p99 ${step.generator_lag_p99_ms} ms, gc max ` +
     `${step.gc_pause_ms?.service_max}/${step.gc_pause_ms?.generator_max} ms, host stall max ` +
     `${step.host_stall_ms?.max_ms ?? 'n/a'} ms` +
     (step.violations?.length ? ` — SLO broken: ${step.violations.join('; ')}` : '') +

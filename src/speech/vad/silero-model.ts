@@ -42,12 +42,6 @@ export function sileroModelPath(): string {
   return path;
 }
 
-interface BatchTensors {
-  input: Tensor;
-  state: Tensor;
-  fetches: { output: Tensor; stateN: Tensor };
-}
-
 /**
  * One Silero model session and its batch tensors: input [b, 576], LSTM state [2, b, 128] (layer-major),
  * outputs [b, 1] and [2, b, 128]. Synchronous; used on the main thread or inside the VAD worker.
@@ -55,7 +49,16 @@ interface BatchTensors {
 export class SileroModel {
   private readonly session: NativeSession;
   private readonly sr = new Tensor('int64', BigInt64Array.from([BigInt(SILERO_RATE)]), []);
-  private readonly batches = new Map<number, BatchTensors>();
+  /**
+   * Feeds and outputs sized for the largest batch so far; a batch of b uses their first rows. (Tensors
+   * cached per batch size cost Σb rows: ~28 MB once the worker had seen every size up to 128, which
+   * the soak showed as RSS growth.)
+   */
+  private rows = 0;
+  private input = new Float32Array(0);
+  private state = new Float32Array(0);
+  private output = new Float32Array(0);
+  private stateN = new Float32Array(0);
 
   /** Loads the model (~30 ms). Throws when the model or the runtime cannot load. */
   constructor(path: string) {
@@ -74,14 +77,30 @@ export class SileroModel {
 
   /** The arrays to fill before run(b): input [b × 576] and state [2 × b × 128]. */
   feeds(b: number): { input: Float32Array; state: Float32Array } {
-    const t = this.tensors(b);
-    return { input: t.input.data as Float32Array, state: t.state.data as Float32Array };
+    this.reserve(b);
+    return {
+      input: this.input.subarray(0, b * SILERO_INPUT),
+      state: this.state.subarray(0, 2 * b * SILERO_STATE),
+    };
   }
 
   /** One inference over the filled feeds: speech probabilities [b] and the next state [2 × b × 128]. */
   run(b: number): { probabilities: Float32Array; next: Float32Array } {
-    const t = this.tensors(b);
-    const out = this.session.run({ input: t.input, state: t.state, sr: this.sr }, t.fetches, {});
+    this.reserve(b);
+    const out = this.session.run(
+      {
+        input: new Tensor('float32', this.input.subarray(0, b * SILERO_INPUT), [b, SILERO_INPUT]),
+        state: new Tensor('float32', this.state.subarray(0, 2 * b * SILERO_STATE), [2, b, SILERO_STATE]),
+        sr: this.sr,
+      },
+      // Pre-allocated outputs: the binding then allocates far less native-backed memory per run
+      // (measured ~70 % less external memory), which otherwise brings major GCs sooner.
+      {
+        output: new Tensor('float32', this.output.subarray(0, b), [b, 1]),
+        stateN: new Tensor('float32', this.stateN.subarray(0, 2 * b * SILERO_STATE), [2, b, SILERO_STATE]),
+      },
+      {},
+    );
     return { probabilities: out.output.data as Float32Array, next: out.stateN.data as Float32Array };
   }
 
@@ -89,21 +108,14 @@ export class SileroModel {
     this.session.dispose();
   }
 
-  private tensors(b: number): BatchTensors {
-    let tensors = this.batches.get(b);
-    if (!tensors) {
-      tensors = {
-        input: new Tensor('float32', new Float32Array(b * SILERO_INPUT), [b, SILERO_INPUT]),
-        state: new Tensor('float32', new Float32Array(2 * b * SILERO_STATE), [2, b, SILERO_STATE]),
-        // Pre-allocated outputs: the binding then allocates far less native-backed memory per run
-        // (measured ~70 % less external memory), which otherwise brings major GCs sooner.
-        fetches: {
-          output: new Tensor('float32', new Float32Array(b), [b, 1]),
-          stateN: new Tensor('float32', new Float32Array(2 * b * SILERO_STATE), [2, b, SILERO_STATE]),
-        },
-      };
-      this.batches.set(b, tensors);
-    }
-    return tensors;
+  /** Room for b rows; feeds(b) is called before run(b), so nothing needs keeping. */
+  private reserve(b: number): void {
+    if (b <= this.rows) return;
+    const rows = Math.max(b, 32);
+    this.input = new Float32Array(rows * SILERO_INPUT);
+    this.state = new Float32Array(2 * rows * SILERO_STATE);
+    this.output = new Float32Array(rows);
+    this.stateN = new Float32Array(2 * rows * SILERO_STATE);
+    this.rows = rows;
   }
 }
