@@ -151,6 +151,7 @@ export class SileroVad extends VoiceActivityDetector {
       if (this.mode !== 'worker') return;
       try {
         const thread = await SileroThread.start({ modelPath: this.modelPath, ...this.options.threadOptions });
+        if (this.disposed) return void (await thread.dispose());
         thread.onFailure((reason) => this.threadFailed(thread, reason));
         this.thread = thread;
       } catch (err) {
