@@ -43,4 +43,4 @@ HEALTHCHECK NONE
 # and no shrinking and growing that starts mark-compacts); the old generation may grow to twice its live
 # size before a mark-compact, so the memory of socket reads (external, counted against that limit) does
 # not start one every few seconds.
-CMD ["node", "--max-semi-space-size=16", "--min-semi-space-size=16", "--heap-growing-percent=100", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=16", "--min-semi-space-size=16", "--heap-growing-percent=100", "--single-threaded-gc", "dist/main.js"]

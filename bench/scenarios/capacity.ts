@@ -163,6 +163,14 @@ export const NODE_FLAGS = [
   '--min-semi-space-size=16',
   '--heap-growing-percent=100',
 ];
+/**
+ * The service's flags add `--single-threaded-gc`: V8's concurrent marking and parallel GC threads only
+ * compete with the event loop on the service's one core. A mark-compact's marking (77–115 ms of wall
+ * time at 500 WebRTC calls) then delayed pacing timers by 110–170 ms, and callers heard gaps; with GC
+ * on the main thread, in steps, the WebRTC sweep carried 600 calls instead of 400 (back to back, same
+ * host; docs/benchmarks.md). The load generator keeps the other flags only: it was measured that way.
+ */
+export const SERVICE_NODE_FLAGS = [...NODE_FLAGS, '--single-threaded-gc'];
 
 /** --semi-space-mb N: a fixed young generation of N MB semi-spaces instead of the shipped size. */
 function semiSpaceFlags(mb: string | undefined): string[] {
@@ -186,7 +194,7 @@ export async function startService(
     args,
     ...(cpu === null ? {} : { cpu }),
     env,
-    nodeFlags: [...NODE_FLAGS, ...nodeFlags],
+    nodeFlags: [...SERVICE_NODE_FLAGS, ...nodeFlags],
     onStderr: (line) => {
       if (!line.includes('REDIS_URL is not set') && !line.includes('is not set:'))
         ctx.log(`service: ${line}`);

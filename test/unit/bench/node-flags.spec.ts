@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NODE_FLAGS } from '../../../bench/scenarios/capacity';
+import { SERVICE_NODE_FLAGS } from '../../../bench/scenarios/capacity';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -12,7 +12,7 @@ describe('the V8 flags the service ships with', () => {
     const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
     const image = JSON.parse(cmd ?? '[]') as string[];
     const flagsOf = (argv: string[]) => argv.filter((a) => a.startsWith('--'));
-    expect(flagsOf(start.split(/\s+/))).toEqual(NODE_FLAGS);
-    expect(flagsOf(image)).toEqual(NODE_FLAGS);
+    expect(flagsOf(start.split(/\s+/))).toEqual(SERVICE_NODE_FLAGS);
+    expect(flagsOf(image)).toEqual(SERVICE_NODE_FLAGS);
   });
 });
