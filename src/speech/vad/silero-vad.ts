@@ -187,10 +187,14 @@ export class SileroVad extends VoiceActivityDetector {
     stream.waiting = true;
     this.waiting.push(stream);
     if (this.waiting.length >= this.maxBatch || this.batchMs === 0) this.flushSoon();
-    else if (this.scheduled === 'no' && !this.due) {
-      this.scheduled = 'timer';
-      this.batchTimer = setTimeout(this.flush, this.batchMs).unref();
-    }
+    else if (!this.due) this.armBatchTimer();
+  }
+
+  /** The first waiting window starts the batch's wait of `batchMs` (unless a flush is pending). */
+  private armBatchTimer(): void {
+    if (this.scheduled !== 'no') return;
+    this.scheduled = 'timer';
+    this.batchTimer = setTimeout(this.flush, this.batchMs).unref();
   }
 
   /** Starts the next batch at the end of this event-loop turn (replacing a pending batch timer). */
@@ -269,10 +273,7 @@ export class SileroVad extends VoiceActivityDetector {
     this.requeue(batch);
     if (this.waiting.length === 0) return;
     if (this.due || this.waiting.length >= this.maxBatch) this.flush();
-    else if (this.scheduled === 'no') {
-      this.scheduled = 'timer';
-      this.batchTimer = setTimeout(this.flush, this.batchMs).unref();
-    }
+    else this.armBatchTimer();
   }
 
   /** The worker died or hung: batches run on the main thread from now on. */
