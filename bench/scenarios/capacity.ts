@@ -506,7 +506,7 @@ export function standaloneContext(quick: boolean): BenchContext {
   };
 }
 
-// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--silero-thread main] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE] [--generator-trace-gc FILE] [--generator-cpu-prof DIR] [--service-v8 flag,flag=value] [--generator-v8 flag]
+// npx ts-node-less: node -r @swc-node/register bench/scenarios/capacity.ts [--quick] [--vad webrtc] [--steps 25,50] [--measure-s 20] [--silero-thread main] [--onset-lookback-ms 0] [--cpu-prof DIR] [--semi-space-mb 64] [--alloc-profile DIR] [--trace-gc FILE] [--generator-trace-gc FILE] [--generator-cpu-prof DIR] [--service-v8 flag,flag=value] [--generator-v8 flag]
 if (require.main === module) {
   standalone('capacity', (ctx, flags) => {
     const steps = flags.steps?.split(',').map(Number);
@@ -514,8 +514,12 @@ if (require.main === module) {
       vad: flags.vad === 'webrtc' ? 'webrtc' : 'silero',
       ...(steps ? { steps } : {}),
       ...(flags['measure-s'] ? { measureMs: Number(flags['measure-s']) * 1000 } : {}),
-      // --silero-thread main: the service runs Silero's batches on its event loop (VAD_SILERO_THREAD).
-      ...(flags['silero-thread'] ? { serviceEnv: { VAD_SILERO_THREAD: flags['silero-thread'] } } : {}),
+      serviceEnv: {
+        // --silero-thread main: the service runs Silero's batches on its event loop (VAD_SILERO_THREAD).
+        ...(flags['silero-thread'] ? { VAD_SILERO_THREAD: flags['silero-thread'] } : {}),
+        // --onset-lookback-ms 0: Silero's onsets are not moved back (VAD_SILERO_ONSET_LOOKBACK_MS).
+        ...(flags['onset-lookback-ms'] ? { VAD_SILERO_ONSET_LOOKBACK_MS: flags['onset-lookback-ms'] } : {}),
+      },
       // --alloc-profile DIR: the service writes a sampling allocation profile of each measured window.
       ...(flags['alloc-profile'] ? { serviceArgs: ['--alloc-profile', flags['alloc-profile']] } : {}),
       // --trace-gc FILE: the service's V8 GC trace (why each collection ran) written to FILE.

@@ -62,6 +62,8 @@ export class AppConfig {
     vadBatchMs: number;
     /** Silero: batched inference in a worker thread or on the event loop. */
     sileroThread: SileroThreadSetting;
+    /** Silero: how far a speech onset may move back to the loud frames before it (ms). */
+    sileroOnsetLookbackMs: number;
     sttPoolMax: number;
     sttPoolMinIdle: number;
     /** Embedded TTS worker threads (flite, or espeak-ng when flite is missing). */

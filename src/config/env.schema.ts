@@ -455,6 +455,20 @@ export class EnvSchema {
   @Setting({
     group: 'speech',
     kind: 'integer',
+    default: 96,
+    minimum: 0,
+    maximum: 200,
+    description:
+      "Silero VAD: how far (ms) a speech onset may move back to the loud frames just before Silero's first speech window. Silero reacts 20-100 ms after a word's first sound; without this the barge-in minimum (BARGE_IN_MIN_MS) counts from that late onset. 0 counts from Silero's onset.",
+  })
+  @IsInt()
+  @Min(0)
+  @Max(200)
+  VAD_SILERO_ONSET_LOOKBACK_MS = 96;
+
+  @Setting({
+    group: 'speech',
+    kind: 'integer',
     default: 4,
     minimum: 1,
     maximum: 64,

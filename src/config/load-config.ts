@@ -133,6 +133,7 @@ function toAppConfig(e: EnvSchema): AppConfig {
       vadDriver: e.VAD_DRIVER,
       vadBatchMs: e.VAD_BATCH_MS,
       sileroThread: e.VAD_SILERO_THREAD,
+      sileroOnsetLookbackMs: e.VAD_SILERO_ONSET_LOOKBACK_MS,
       sttPoolMax: e.STT_POOL_MAX,
       sttPoolMinIdle: Math.min(e.STT_POOL_MIN_IDLE, e.STT_POOL_MAX),
       ttsPoolMax: e.TTS_POOL_MAX,

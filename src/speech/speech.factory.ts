@@ -133,6 +133,7 @@ export async function startSpeechEngines(
       const silero = new SileroVad(undefined, {
         batchMs: config.speech.vadBatchMs,
         thread: config.speech.sileroThread,
+        onsetLookbackMs: config.speech.sileroOnsetLookbackMs,
         onThreadFailure: (reason) =>
           log.error(
             { err: { message: reason } },

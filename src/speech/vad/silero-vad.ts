@@ -21,6 +21,7 @@ import {
   SileroModel,
   sileroModelPath,
 } from './silero-model';
+import { LoudnessGate } from './loudness-gate';
 import { SileroThread, type SileroThreadOptions } from './silero-thread';
 import { VadSegmenter } from './vad-segmenter';
 
@@ -48,6 +49,15 @@ const QUEUE_SLOTS = 4;
 const MAX_QUEUED_WINDOWS = 160;
 /** Deferred frames a stream tracks in steady state (grows with the window queue, 2 frames per window). */
 const FRAME_SLOTS = 64;
+/** A deferred frame's entry: windows it completed (low bits), and whether it was loud (this bit). */
+const LOUD_FRAME = 0x80;
+/**
+ * Onset lookback (VadSegmenter): how far a speech onset may move back to the loud frames before
+ * Silero's first speech window. Silero crossed 0.5 at +20 to +100 ms after the first loud frame of
+ * the bench's flite utterances, so a barge-in fired 275 ms (p50) / 328 ms (max) after the caller
+ * began instead of ~250; with 96 ms of lookback, 231 / 246 ms (offline, 96 onsets).
+ */
+export const DEFAULT_SILERO_ONSET_LOOKBACK_MS = 96;
 
 /** Where batched inference runs: a worker thread (the default) or the main event loop. */
 export type SileroThreadMode = 'worker' | 'main';
@@ -60,6 +70,8 @@ export interface SileroVadOptions {
   onThreadFailure?: (reason: string) => void;
   /** Passed to the worker's handle (tests: a short stall bound, another worker script). */
   threadOptions?: Pick<SileroThreadOptions, 'stallTimeoutMs' | 'entry'>;
+  /** See DEFAULT_SILERO_ONSET_LOOKBACK_MS; 0 counts speech from Silero's own onset. */
+  onsetLookbackMs?: number;
 }
 
 /**
@@ -164,7 +176,13 @@ export class SileroVad extends VoiceActivityDetector {
   async createStream(sampleRate: number, options: Partial<VadOptions> = {}): Promise<VadStream> {
     await this.start();
     const resampler = sampleRate === RATE ? undefined : await Resampler.create(sampleRate, RATE);
-    return new SileroStream(this, sampleRate, { ...DEFAULT_VAD_OPTIONS, ...options }, resampler);
+    return new SileroStream(
+      this,
+      sampleRate,
+      { ...DEFAULT_VAD_OPTIONS, ...options },
+      resampler,
+      this.options.onsetLookbackMs ?? DEFAULT_SILERO_ONSET_LOOKBACK_MS,
+    );
   }
 
   async dispose(): Promise<void> {
@@ -363,6 +381,7 @@ class SileroStream implements VadStream {
   /** Bumped by reset() and close(): a window sent before then must not touch the stream. */
   generation = 0;
   private readonly segmenter: VadSegmenter;
+  private readonly loudness = new LoudnessGate();
   /** Last CONTEXT samples of the previous window. */
   private readonly context = new Float32Array(CONTEXT);
   /** Windows cut from the audio and not yet run (a ring; more than one only when frames bunch up). */
@@ -375,7 +394,7 @@ class SileroStream implements VadStream {
   private readonly pending = new Float32Array(WINDOW + frameSamples(RATE) * 2);
   private pendingLength = 0;
   private probability = 0;
-  /** Deferred frames, oldest first: how many windows each one completed (a ring). */
+  /** Deferred frames, oldest first: how many windows each one completed, | LOUD_FRAME (a ring). */
   private frames = new Uint8Array(FRAME_SLOTS);
   private frameHead = 0;
   private frameCount = 0;
@@ -390,8 +409,9 @@ class SileroStream implements VadStream {
     readonly sampleRate: number,
     options: VadOptions,
     private readonly resampler: Resampler | undefined,
+    onsetLookbackMs: number,
   ) {
-    this.segmenter = new VadSegmenter(options, this.frameMs);
+    this.segmenter = new VadSegmenter(options, this.frameMs, onsetLookbackMs);
   }
 
   onEvent(listener: (event: VadEvent) => void): void {
@@ -401,23 +421,31 @@ class SileroStream implements VadStream {
   process(frame: Int16Array): VadFrameResult {
     if (this.closed) return { probability: 0 };
     const samples = this.resampler ? this.resampler.process(frame) : frame;
-    for (let i = 0; i < samples.length; i++) this.pending[this.pendingLength++] = samples[i] / 32768;
+    let sumSquares = 0;
+    for (let i = 0; i < samples.length; i++) {
+      const v = samples[i];
+      sumSquares += v * v;
+      this.pending[this.pendingLength++] = v / 32768;
+    }
+    const loud = this.loudness.loud(sumSquares, samples.length);
     let completed = 0;
     while (this.pendingLength >= WINDOW) if (this.cutWindow()) completed++;
     if (!this.listener) {
       // Synchronous mode: run the windows now.
       while (this.windowCount > 0) this.vad.run([this]);
       this.consume(completed);
-      const event = this.segmenter.push(this.probability);
+      const event = this.segmenter.push(this.probability, loud);
       return event ? { probability: this.probability, event } : { probability: this.probability };
     }
     if (completed === 0 && this.frameCount === 0) {
       // Nothing in flight: this frame is decided now.
-      const event = this.segmenter.push(this.probability);
+      const event = this.segmenter.push(this.probability, loud);
       return event ? { probability: this.probability, event } : { probability: this.probability };
     }
     if (this.frameCount === this.frames.length) this.growFrames();
-    this.frames[(this.frameHead + this.frameCount++) % this.frames.length] = completed;
+    this.frames[(this.frameHead + this.frameCount++) % this.frames.length] = loud
+      ? completed | LOUD_FRAME
+      : completed;
     // Its windows may all have run already (a full window ring runs synchronously).
     if (this.windowCount > 0) this.vad.enqueue(this);
     else this.drain();
@@ -464,12 +492,13 @@ class SileroStream implements VadStream {
   /** Decides the deferred frames whose windows have run, in order; their events go to the listener. */
   private drain(): void {
     while (this.frameCount > 0) {
-      const needs = this.frames[this.frameHead];
+      const entry = this.frames[this.frameHead];
+      const needs = entry & ~LOUD_FRAME;
       if (needs > this.windowsReady) break;
       this.frameHead = (this.frameHead + 1) % this.frames.length;
       this.frameCount--;
       this.consume(needs);
-      const event = this.segmenter.push(this.probability);
+      const event = this.segmenter.push(this.probability, entry >= LOUD_FRAME);
       if (event && this.listener && !this.closed) this.listener(event);
     }
     if (this.frameCount === 0 && this.frames.length > FRAME_SLOTS) {
@@ -492,6 +521,7 @@ class SileroStream implements VadStream {
     this.pendingLength = 0;
     this.probability = 0;
     this.segmenter.reset();
+    this.loudness.reset();
     this.resampler?.reset();
   }
 

@@ -152,6 +152,45 @@ describe('voice activity detection on generated speech with pauses and noise', (
     expect(Math.max(...delays.long) - Math.min(...delays.short)).toBeLessThanOrEqual(80);
   });
 
+  it("Silero counts the barge-in minimum from the caller's first loud frame, not from its own later onset", async () => {
+    // Silero says speech 20-100 ms after a word's first sound; the onset lookback moves the onset back
+    // to the loud frames before that, so a 250 ms barge-in minimum is 250 ms of the caller's speech.
+    const lookback = new SileroVad(undefined, { thread: 'main' });
+    const own = new SileroVad(undefined, { thread: 'main', onsetLookbackMs: 0 });
+    const texts = ['I would like to report a claim please', 'I was not hurt but the door is damaged'];
+    const delays = { lookback: [] as number[], own: [] as number[] };
+    const starts = { lookback: [] as number[], own: [] as number[] };
+    for (const text of texts) {
+      const speech = await speak(text, 16000);
+      // The simulator's onset: the first 20 ms frame above −45 dBFS.
+      const firstLoud = frames(speech).findIndex((f) => rms(f) > 32768 * 10 ** (-45 / 20));
+      // Different phases of the 32 ms Silero window against the 20 ms frames.
+      for (let lead = 0; lead < 8; lead++) {
+        const audio = concat(comfortNoise(16 * (500 + 20 * lead) + 50 * lead, -70, lead), speech);
+        const onsetFrame = Math.floor((16 * (500 + 20 * lead) + 50 * lead) / 320) + firstLoud;
+        for (const [name, vad] of [
+          ['lookback', lookback],
+          ['own', own],
+        ] as const) {
+          const stream = await vad.createStream(16000, { minSpeechMs: 250, minSilenceMs: 400, paddingMs: 0 });
+          const at = frames(audio).findIndex((f) => stream.process(f).event?.type === 'speech_start');
+          stream.close();
+          expect(at).toBeGreaterThan(0);
+          delays[name].push((at - onsetFrame) * 20);
+          starts[name].push(at);
+        }
+      }
+    }
+    await Promise.all([lookback.dispose(), own.dispose()]);
+    // The sim's bargein_ms counts from the onset frame's send time to the StopAudio after the deciding
+    // frame: (deciding frame − onset frame) × 20 ms here, before any transport or batching delay.
+    expect(Math.max(...delays.lookback)).toBeLessThanOrEqual(250);
+    expect(Math.min(...delays.lookback)).toBeGreaterThanOrEqual(220);
+    expect(Math.max(...delays.own)).toBeGreaterThan(Math.max(...delays.lookback) + 40);
+    // Never later than without the lookback.
+    starts.lookback.forEach((at, i) => expect(at).toBeLessThanOrEqual(starts.own[i]));
+  });
+
   it('noise alone (no speech) produces no speech segment with Silero', async () => {
     const stream = await silero.createStream(16000);
     const events = frames(addNoise(whiteNoise(16000 * 3, 1500), 0))
