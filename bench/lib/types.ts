@@ -68,6 +68,15 @@ export interface SoakSample {
   calls?: number;
   rss_mb: number;
   heap_mb: number;
+  /** The V8 heap's committed size (what of the RSS the heap holds, used or not). */
+  heap_total_mb?: number;
+  /** Memory V8 tracks outside its heap (Buffers, typed arrays). */
+  external_mb?: number;
+  /** V8's malloc'd memory outside the heap (compiler zones and the like). */
+  malloced_mb?: number;
+  /** Linux: the RSS in anonymous pages (heaps, malloc arenas, WASM memories) and in mapped files' pages. */
+  rss_anon_mb?: number;
+  rss_file_mb?: number;
   handles?: number;
 }
 

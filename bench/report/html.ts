@@ -261,6 +261,18 @@ function memoryFigure(series: SoakSample[]): Figure {
       series: [
         { name: 'RSS', points: series.map((p) => [x(p), p.rss_mb]) },
         { name: 'heap used', points: series.map((p) => [x(p), p.heap_mb]) },
+        // Older reports' samples lack these: no line then.
+        ...(series.every((p) => p.heap_total_mb !== undefined)
+          ? [
+              {
+                name: 'heap committed',
+                points: series.map((p): [number, number] => [x(p), p.heap_total_mb!]),
+              },
+            ]
+          : []),
+        ...(series.every((p) => p.external_mb !== undefined)
+          ? [{ name: 'external', points: series.map((p): [number, number] => [x(p), p.external_mb!]) }]
+          : []),
       ],
     }),
   };

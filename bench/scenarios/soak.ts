@@ -12,14 +12,21 @@ import { standalone, startGenerator, startService } from './capacity';
  */
 
 interface GcStats {
-  memory: { rss_mb: number; heap_used_mb: number };
+  memory: {
+    rss_mb: number;
+    heap_used_mb: number;
+    heap_total_mb: number;
+    external_mb: number;
+    malloced_mb: number;
+    rss_anon_mb?: number;
+    rss_file_mb?: number;
+  };
   handles: { total: number; byType: Record<string, number> };
   media_sockets: number;
   pools: Array<{ inUse: number }>;
 }
 
 export interface SoakRunResult extends SoakResult {
-  series?: Array<{ calls: number; rss_mb: number; heap_mb: number }>;
   /** Within 5 % of the post-warm-up baseline (RSS, heap, handles) and no leaks. */
   passed?: boolean;
   failed_calls?: number;
@@ -62,9 +69,17 @@ export async function run(
     ctx.progress('soak: warm-up', 0);
     let failed = await runWave(waveSize);
     const before = await measure();
-    const series = [
-      { calls: 0, rss_mb: round(before.memory.rss_mb, 1), heap_mb: round(before.memory.heap_used_mb, 1) },
-    ];
+    const sample = (calls: number, m: GcStats) => ({
+      calls,
+      rss_mb: round(m.memory.rss_mb, 1),
+      heap_mb: round(m.memory.heap_used_mb, 1),
+      heap_total_mb: round(m.memory.heap_total_mb, 1),
+      external_mb: round(m.memory.external_mb, 1),
+      malloced_mb: round(m.memory.malloced_mb, 1),
+      ...(m.memory.rss_anon_mb === undefined ? {} : { rss_anon_mb: round(m.memory.rss_anon_mb, 1) }),
+      ...(m.memory.rss_file_mb === undefined ? {} : { rss_file_mb: round(m.memory.rss_file_mb, 1) }),
+    });
+    const series = [sample(0, before)];
     let done = 0;
     while (done < total) {
       const n = Math.min(waveSize, total - done);
@@ -72,12 +87,7 @@ export async function run(
       done += n;
       ctx.progress(`soak: ${done}/${total} calls`, done / total);
       if (done === total || done % (waveSize * 4) === 0) {
-        const m = await measure();
-        series.push({
-          calls: done,
-          rss_mb: round(m.memory.rss_mb, 1),
-          heap_mb: round(m.memory.heap_used_mb, 1),
-        });
+        series.push(sample(done, await measure()));
       }
     }
     const after = await measure();

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MODULE_METADATA } from '@nestjs/common/constants';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -127,6 +129,24 @@ interface Fakes {
   model: FakeChatModel;
 }
 
+/**
+ * The RSS split as Linux reports it: anonymous pages (heaps, malloc arenas, WASM memories) and pages of
+ * mapped files (code of the binary and native libraries, touched as they run). Undefined elsewhere.
+ */
+function rssKinds(): { rss_anon_mb?: number; rss_file_mb?: number } {
+  let status: string;
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return {};
+  }
+  const kb = (key: string) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) / 1024 : undefined;
+  };
+  return { rss_anon_mb: kb('RssAnon'), rss_file_mb: kb('RssFile') };
+}
+
 async function fakeSpeech(config: AppConfig, fakes: Fakes): Promise<SpeechEngines> {
   let vad: VoiceActivityDetector;
   if (vadDriver === 'webrtc') {
@@ -137,6 +157,7 @@ async function fakeSpeech(config: AppConfig, fakes: Fakes): Promise<SpeechEngine
     const silero = new SileroVad(undefined, {
       batchMs: config.speech.vadBatchMs,
       thread: config.speech.sileroThread,
+      onsetLookbackMs: config.speech.sileroOnsetLookbackMs,
       onThreadFailure: (reason) => process.stderr.write(`Silero VAD worker failed: ${reason}\n`),
     });
     await silero.start();
@@ -307,6 +328,9 @@ async function main(): Promise<void> {
       heap_total_mb: m.heapTotal / MB,
       external_mb: m.external / MB,
       array_buffers_mb: m.arrayBuffers / MB,
+      // V8's own malloc'd memory outside the heap (compiler zones and the like).
+      malloced_mb: getHeapStatistics().malloced_memory / MB,
+      ...rssKinds(),
     };
   };
   const pools = () => speech.pools.map((p) => p.stats());
