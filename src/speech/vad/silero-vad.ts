@@ -54,8 +54,8 @@ const LOUD_FRAME = 0x80;
 /**
  * Onset lookback (VadSegmenter): how far a speech onset may move back to the loud frames before
  * Silero's first speech window. Silero crossed 0.5 at +20 to +100 ms after the first loud frame of
- * the bench's flite utterances, so a barge-in fired 275 ms (p50) / 328 ms (max) after the caller
- * began instead of ~250; with 96 ms of lookback, 231 / 246 ms (offline, 96 onsets).
+ * the bench's flite utterances; at 200 capacity-bench calls the callers' barge-in p50 / p99 were
+ * 283 / 326 ms without the lookback and 232 / 257 ms with it (minimum 250 ms, target p99 290).
  */
 export const DEFAULT_SILERO_ONSET_LOOKBACK_MS = 96;
 

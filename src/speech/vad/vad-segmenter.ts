@@ -9,7 +9,7 @@ import type { VadEvent, VadOptions } from '../ports';
  * Onset lookback (`onsetLookbackMs` > 0): a model whose probability lags the sound (Silero crosses
  * its threshold 20–100 ms after a word's first loud frame) would otherwise count `minSpeechMs` from
  * its own late onset, and a barge-in would fire that much later than `minSpeechMs` after the caller
- * started. When the frames just before the first speech frame were loud (the caller marks them), the
+ * started. When the frames just before the first speech frame were loud (push's `loud` flag), the
  * onset moves back to the start of that loud run, by at most `onsetLookbackMs` (and at most half of
  * `minSpeechMs`). The model still has to call every frame from its own onset on speech: loudness alone
  * never starts a segment.
