@@ -251,6 +251,11 @@ function microFigure(micro: MicroResult): Figure {
 function memoryFigure(series: SoakSample[]): Figure {
   const byTime = series.every((p) => p.t_s !== undefined);
   const x = (p: SoakSample) => (byTime ? p.t_s : p.calls) ?? NaN;
+  // Older reports' samples lack some measures: no line for those.
+  const optional = (name: string, y: (p: SoakSample) => number | undefined) =>
+    series.every((p) => y(p) !== undefined)
+      ? [{ name, points: series.map((p): [number, number] => [x(p), y(p)!]) }]
+      : [];
   return {
     id: 'memory',
     title: 'soak: memory over time',
@@ -261,18 +266,8 @@ function memoryFigure(series: SoakSample[]): Figure {
       series: [
         { name: 'RSS', points: series.map((p) => [x(p), p.rss_mb]) },
         { name: 'heap used', points: series.map((p) => [x(p), p.heap_mb]) },
-        // Older reports' samples lack these: no line then.
-        ...(series.every((p) => p.heap_total_mb !== undefined)
-          ? [
-              {
-                name: 'heap committed',
-                points: series.map((p): [number, number] => [x(p), p.heap_total_mb!]),
-              },
-            ]
-          : []),
-        ...(series.every((p) => p.external_mb !== undefined)
-          ? [{ name: 'external', points: series.map((p): [number, number] => [x(p), p.external_mb!]) }]
-          : []),
+        ...optional('heap committed', (p) => p.heap_total_mb),
+        ...optional('external', (p) => p.external_mb),
       ],
     }),
   };

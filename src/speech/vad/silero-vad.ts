@@ -381,7 +381,8 @@ class SileroStream implements VadStream {
   /** Bumped by reset() and close(): a window sent before then must not touch the stream. */
   generation = 0;
   private readonly segmenter: VadSegmenter;
-  private readonly loudness = new LoudnessGate();
+  /** Marks loud frames for the onset lookback; none when the lookback is off. */
+  private readonly loudness: LoudnessGate | undefined;
   /** Last CONTEXT samples of the previous window. */
   private readonly context = new Float32Array(CONTEXT);
   /** Windows cut from the audio and not yet run (a ring; more than one only when frames bunch up). */
@@ -412,6 +413,7 @@ class SileroStream implements VadStream {
     onsetLookbackMs: number,
   ) {
     this.segmenter = new VadSegmenter(options, this.frameMs, onsetLookbackMs);
+    this.loudness = onsetLookbackMs > 0 ? new LoudnessGate() : undefined;
   }
 
   onEvent(listener: (event: VadEvent) => void): void {
@@ -427,7 +429,7 @@ class SileroStream implements VadStream {
       sumSquares += v * v;
       this.pending[this.pendingLength++] = v / 32768;
     }
-    const loud = this.loudness.loud(sumSquares, samples.length);
+    const loud = this.loudness?.loud(sumSquares, samples.length) ?? false;
     let completed = 0;
     while (this.pendingLength >= WINDOW) if (this.cutWindow()) completed++;
     if (!this.listener) {
@@ -521,7 +523,7 @@ class SileroStream implements VadStream {
     this.pendingLength = 0;
     this.probability = 0;
     this.segmenter.reset();
-    this.loudness.reset();
+    this.loudness?.reset();
     this.resampler?.reset();
   }
 
